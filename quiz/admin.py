@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import F, Q
+from django.db.models.functions import Least
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from quiz.models import Image, Label, Vote, Voter
+from quiz.services import image_set_expert_label
+
+
+class LabelledFilter(admin.SimpleListFilter):
+    title = "labelled"
+    parameter_name = "labelled"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Labelled"), ("no", "Unlabelled")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(effective_label__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(effective_label__isnull=True)
+        return queryset
+
+
+def controversial_q() -> Q:
+    """Minority share of at least 40% (so between 40% and 60%) with at least the label threshold of votes."""
+    return Q(vote_count__gte=settings.QUIZ_MIN_VOTES) & Q(minority_x10__gte=F("vote_count") * 4)
+
+
+class ControversialFilter(admin.SimpleListFilter):
+    title = "controversial"
+    parameter_name = "controversial"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Controversial (40–60%)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.alias(minority_x10=Least("votes_yes", "votes_no") * 10).filter(controversial_q())
+        return queryset
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = [
+        "thumbnail",
+        "id",
+        "split",
+        "source",
+        "effective_label",
+        "label_source",
+        "imported_label",
+        "crowd_label",
+        "expert_label",
+        "votes_yes",
+        "votes_no",
+        "agreement_display",
+    ]
+    list_filter = [
+        "split",
+        LabelledFilter,
+        ControversialFilter,
+        "effective_label",
+        "label_source",
+        "expert_label",
+        "source",
+        "excluded",
+    ]
+    search_fields = ["=id", "=sha256", "original_name"]
+    readonly_fields = [
+        "preview",
+        "sha256",
+        "width",
+        "height",
+        "votes_yes",
+        "votes_no",
+        "vote_count",
+        "crowd_label",
+        "effective_label",
+        "label_source",
+        "labelled_at",
+        "created_at",
+        "random_key",
+    ]
+    fields = ["preview", "file", "split", "source", "original_name", "imported_label", "expert_label"] + [
+        f for f in readonly_fields if f != "preview"
+    ] + ["excluded", "excluded_reason"]
+    actions = ["mark_corrosion", "mark_no_corrosion"]
+    show_full_result_count = False
+    list_per_page = 50
+
+    @admin.display(description="Photo")
+    def thumbnail(self, obj: Image):
+        return format_html('<img src="{}" alt="" style="max-height:80px;max-width:120px">', obj.file.url)
+
+    @admin.display(description="Photo")
+    def preview(self, obj: Image):
+        return format_html('<img src="{}" alt="" style="max-width:480px">', obj.file.url)
+
+    @admin.display(description="Agreement")
+    def agreement_display(self, obj: Image):
+        return "—" if obj.agreement is None else f"{obj.agreement:.0%}"
+
+    def save_model(self, request, obj, form, change):
+        obj.refresh_effective_label()
+        super().save_model(request, obj, form, change)
+
+    def _set_expert_label(self, request, queryset, label: str):
+        ids = list(queryset.values_list("id", flat=True))
+        for image_id in ids:
+            image_set_expert_label(image_id=image_id, label=label)
+        self.message_user(request, f"Expert label set on {len(ids)} image(s).", messages.SUCCESS)
+
+    @admin.action(description="Expert label: corrosion", permissions=["change"])
+    def mark_corrosion(self, request, queryset):
+        self._set_expert_label(request, queryset, Label.CORROSION)
+
+    @admin.action(description="Expert label: no corrosion", permissions=["change"])
+    def mark_no_corrosion(self, request, queryset):
+        self._set_expert_label(request, queryset, Label.NO_CORROSION)
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counting millions of votes on every page view is slow; PostgreSQL's estimate is enough to page."""
+
+    @cached_property
+    def count(self):
+        query = self.object_list.query
+        if connection.vendor == "postgresql" and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [query.model._meta.db_table]
+                )
+                row = cursor.fetchone()
+            if row and row[0] > 10_000:
+                return int(row[0])
+        return super().count
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Vote)
+class VoteAdmin(ReadOnlyAdmin):
+    list_display = ["id", "image_id", "voter", "corrosion", "expertise", "created_at"]
+    list_select_related = ["voter"]
+    list_filter = ["corrosion", "expertise"]
+    raw_id_fields = ["voter", "image"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    ordering = ["-id"]
+    search_fields = ["=image__id"]
+
+
+@admin.register(Voter)
+class VoterAdmin(ReadOnlyAdmin):
+    list_display = ["id", "key", "expertise", "votes_cast", "created_at", "last_seen_at"]
+    list_filter = ["expertise"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-id"]
+    search_fields = ["=key"]

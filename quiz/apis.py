@@ -1,0 +1,78 @@
+"""JSON API of the quiz, usable by any HTTP client that keeps cookies.
+
+No CSRF token is needed: a submission is accepted only with the round token
+served to the same voter cookie, which a cross-site page cannot read.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from quiz.errors import QuizError
+from quiz.identity import ip_hash, voter_key
+from quiz.rounds import round_token_make
+from quiz.selectors import round_images_select, voter_get
+from quiz.serializers import ExpertiseInput, RoundSubmitInput
+from quiz.services import vote_cast, voter_set_expertise
+from quiz.throttles import QuizThrottle
+
+
+class PublicApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [QuizThrottle]
+
+
+def quiz_error_response(error: QuizError) -> Response:
+    return Response({"detail": error.message, "code": error.code}, status=error.http_status)
+
+
+class RoundApi(PublicApi):
+    def get(self, request):
+        key = voter_key(request)
+        images = round_images_select(voter_key=key)
+        return Response(
+            {
+                "round": round_token_make(voter_key=key, image_ids=[image.id for image in images]),
+                "question": settings.QUIZ_QUESTION,
+                "images": [
+                    {"id": image.id, "url": request.build_absolute_uri(image.file.url)} for image in images
+                ],
+            }
+        )
+
+    def post(self, request):
+        payload = RoundSubmitInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            result = vote_cast(
+                voter_key=voter_key(request),
+                round_token=payload.validated_data["round"],
+                corrosion_ids=payload.validated_data["corrosion"],
+                ip_hash=ip_hash(request),
+            )
+        except QuizError as error:
+            return quiz_error_response(error)
+        return Response(
+            {"recorded": len(result.votes), "votes_cast": result.votes_cast}, status=status.HTTP_201_CREATED
+        )
+
+
+class VoterApi(PublicApi):
+    def get(self, request):
+        voter = voter_get(key=voter_key(request))
+        return Response(
+            {"expertise": voter.expertise if voter else "", "votes_cast": voter.votes_cast if voter else 0}
+        )
+
+    def put(self, request):
+        payload = ExpertiseInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        voter = voter_set_expertise(
+            voter_key=voter_key(request), expertise=payload.validated_data["expertise"], ip_hash=ip_hash(request)
+        )
+        return Response({"expertise": voter.expertise, "votes_cast": voter.votes_cast})

@@ -1,0 +1,77 @@
+"""Decoding and checking image files with Pillow, before anything is stored.
+
+Never trust a file name or a Content-Type: the format is what Pillow finds when
+it decodes the bytes, limited to the formats we serve, and the pixel count is
+checked before the full decode so a decompression bomb is refused cheaply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image as PILImage
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+class InvalidImage(ValueError):
+    """The bytes are not an image we accept; the message is safe to show to the user."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    width: int
+    height: int
+    sha256: str
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.format]
+
+
+def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
+    if not data:
+        raise InvalidImage("The file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
+                width, height = img.size
+                if width * height > max_pixels:
+                    raise InvalidImage(
+                        f"The image is too large: {width}×{height} pixels (at most {max_pixels:,} pixels)."
+                    )
+                image_format = img.format
+                # load() decodes every pixel: truncated or corrupt data fails here, not later.
+                img.load()
+    except InvalidImage:
+        raise
+    except PILImage.UnidentifiedImageError:
+        raise InvalidImage("The file is not a JPEG, PNG or WebP image.") from None
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+        raise InvalidImage("The image is too large to decode safely.") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InvalidImage(f"The image could not be decoded ({exc.__class__.__name__}).") from None
+    if image_format not in ALLOWED_FORMATS:
+        raise InvalidImage("The file is not a JPEG, PNG or WebP image.")
+    return ImageInfo(format=image_format, width=width, height=height, sha256=sha256_of(data))
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_and_inspect(args: tuple[str, int]) -> tuple[str, bytes | None, ImageInfo | str]:
+    """Read and check one file; made for process pools (plain arguments, no Django)."""
+    path, max_pixels = args
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        return path, data, inspect_image(data, max_pixels=max_pixels)
+    except (OSError, InvalidImage) as exc:
+        return path, None, str(exc)

@@ -1,0 +1,87 @@
+"""Import an ImageFolder directory (DIR/corrosion/*, DIR/no_corrosion/*) into the image pool."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from quiz.imaging import read_and_inspect
+from quiz.models import Label, Split
+from quiz.services import image_import
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+
+def image_folder_files(directory: Path) -> list[tuple[Path, str]]:
+    found = []
+    for label in Label.values:
+        folder = directory / label
+        if folder.is_dir():
+            found += [
+                (path, label)
+                for path in sorted(folder.rglob("*"))
+                if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+            ]
+    return found
+
+
+class Command(BaseCommand):
+    help = "Import an ImageFolder directory (DIR/corrosion, DIR/no_corrosion) into the image pool."
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory", type=Path)
+        parser.add_argument("--split", choices=Split.values, default=Split.TRAIN)
+        parser.add_argument(
+            "--expert", action="store_true", help="the folder names are expert labels (required for validation)"
+        )
+        parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="decoding processes")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, directory: Path, split: str, expert: bool, jobs: int, no_progress: bool, **options):
+        if not directory.is_dir():
+            raise CommandError(f"{directory} is not a directory")
+        if split == Split.VALIDATION and not expert:
+            raise CommandError("validation images need expert labels: add --expert")
+        files = image_folder_files(directory)
+        if not files:
+            raise CommandError(f"no images found under {directory}/corrosion or {directory}/no_corrosion")
+        summary = import_files(files, split=split, expert=expert, jobs=jobs, progress=not no_progress, out=self)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {summary['created']} new image(s) into {split}; "
+                f"{summary['existing']} already present; {summary['failed']} skipped as unreadable."
+            )
+        )
+
+
+def import_files(files, *, split: str, expert: bool, jobs: int, progress: bool, out: BaseCommand) -> dict:
+    labels = {str(path): label for path, label in files}
+    summary = {"created": 0, "existing": 0, "failed": 0}
+    tasks = [(str(path), settings.IMAGE_MAX_PIXELS) for path, _ in files]
+    bar = tqdm(total=len(tasks), unit="img", disable=not progress, desc=f"import {split}")
+    # spawn, not fork: a forked child would share the parent's database socket.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+        for path, data, info in pool.map(read_and_inspect, tasks, chunksize=16):
+            bar.update()
+            if data is None:
+                summary["failed"] += 1
+                bar.write(out.style.WARNING(f"skipped {path}: {info}"))
+                continue
+            outcome = image_import(
+                data=data,
+                split=split,
+                label=labels[path],
+                expert=expert,
+                original_name=Path(path).name,
+                info=info,
+            )
+            summary["created" if outcome.created else "existing"] += 1
+    bar.close()
+    return summary

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import random
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Label(models.TextChoices):
+    CORROSION = "corrosion", "Corrosion"
+    NO_CORROSION = "no_corrosion", "No corrosion"
+
+
+class LabelSource(models.TextChoices):
+    EXPERT = "expert", "Expert"
+    CROWD = "crowd", "Crowd"
+    IMPORTED = "imported", "Imported"
+
+
+class Split(models.TextChoices):
+    TRAIN = "train", "Train"
+    VALIDATION = "validation", "Validation"
+
+
+class Source(models.TextChoices):
+    SEED = "seed", "Seed import"
+    UPLOAD = "upload", "Upload"
+
+
+class Expertise(models.TextChoices):
+    UNKNOWN = "", "Not given"
+    NONE = "none", "None"
+    SOME = "some", "Some"
+    PROFESSIONAL = "professional", "Professional"
+
+
+def _random_key() -> float:
+    return random.random()
+
+
+def image_upload_to(instance: Image, filename: str) -> str:
+    # Content-addressed names: the same picture always maps to the same file, and
+    # a name never reveals what the uploader called it.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"images/{instance.sha256[:2]}/{instance.sha256}.{extension}"
+
+
+class Image(models.Model):
+    file = models.FileField(upload_to=image_upload_to, max_length=255)
+    sha256 = models.CharField(max_length=64, unique=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.SEED)
+    split = models.CharField(max_length=16, choices=Split.choices, default=Split.TRAIN)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    original_name = models.CharField(max_length=255, blank=True)
+
+    imported_label = models.CharField(max_length=16, choices=Label.choices, null=True, blank=True)
+    crowd_label = models.CharField(max_length=16, choices=Label.choices, null=True, blank=True)
+    expert_label = models.CharField(max_length=16, choices=Label.choices, null=True, blank=True)
+    # Derived from the three above (expert > crowd > imported) but stored, because training
+    # and the quiz filter on it over the whole table.
+    effective_label = models.CharField(max_length=16, choices=Label.choices, null=True, blank=True)
+    label_source = models.CharField(max_length=16, choices=LabelSource.choices, null=True, blank=True)
+    labelled_at = models.DateTimeField(null=True, blank=True)
+
+    votes_yes = models.PositiveIntegerField(default=0)
+    votes_no = models.PositiveIntegerField(default=0)
+    vote_count = models.PositiveIntegerField(default=0)
+    # A uniform random number fixed per image: the quiz samples by range scans on it
+    # instead of ORDER BY RANDOM() over the whole table.
+    random_key = models.FloatField(default=_random_key)
+
+    excluded = models.BooleanField(default=False)
+    excluded_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(split=Split.TRAIN) | Q(expert_label__isnull=False),
+                name="validation_image_has_expert_label",
+            ),
+            models.CheckConstraint(
+                condition=Q(vote_count=models.F("votes_yes") + models.F("votes_no")),
+                name="vote_count_is_yes_plus_no",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["split", "vote_count", "random_key"],
+                condition=Q(excluded=False),
+                name="image_quiz_selection",
+            ),
+            models.Index(fields=["effective_label", "split"], name="image_label_split"),
+            models.Index(fields=["labelled_at"], name="image_labelled_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Image {self.pk} ({self.split}, {self.effective_label or 'unlabelled'})"
+
+    @property
+    def agreement(self) -> float | None:
+        """Share of votes on the majority side, the paper's agreement measure."""
+        if self.vote_count == 0:
+            return None
+        return max(self.votes_yes, self.votes_no) / self.vote_count
+
+    @property
+    def minority_share(self) -> float | None:
+        if self.vote_count == 0:
+            return None
+        return min(self.votes_yes, self.votes_no) / self.vote_count
+
+    def is_controversial(self, min_votes: int) -> bool:
+        share = self.minority_share
+        return self.vote_count >= min_votes and share is not None and share >= 0.4
+
+    def record_vote(self, *, corrosion: bool, min_votes: int) -> None:
+        """Count one vote and re-derive the labels. The caller holds the row lock."""
+        if corrosion:
+            self.votes_yes += 1
+        else:
+            self.votes_no += 1
+        self.vote_count = self.votes_yes + self.votes_no
+        self.refresh_crowd_label(min_votes=min_votes)
+
+    def refresh_crowd_label(self, *, min_votes: int) -> None:
+        if self.vote_count < min_votes or self.votes_yes == self.votes_no:
+            # Below the threshold, or a tie: undecided until more votes break it.
+            self.crowd_label = None
+        elif self.votes_yes > self.votes_no:
+            self.crowd_label = Label.CORROSION
+        else:
+            self.crowd_label = Label.NO_CORROSION
+        self.refresh_effective_label()
+
+    def refresh_effective_label(self) -> None:
+        for label, source in (
+            (self.expert_label, LabelSource.EXPERT),
+            (self.crowd_label, LabelSource.CROWD),
+            (self.imported_label, LabelSource.IMPORTED),
+        ):
+            if label:
+                break
+        else:
+            label, source = None, None
+        if (label, source) != (self.effective_label, self.label_source):
+            self.effective_label, self.label_source = label, source
+            self.labelled_at = timezone.now() if label else None
+
+
+LABEL_FIELDS = ["crowd_label", "expert_label", "effective_label", "label_source", "labelled_at"]
+COUNTER_FIELDS = ["votes_yes", "votes_no", "vote_count"]
+
+
+class Voter(models.Model):
+    """An anonymous volunteer, known only by the random key in their signed cookie."""
+
+    key = models.UUIDField(unique=True, default=uuid.uuid4)
+    expertise = models.CharField(max_length=16, choices=Expertise.choices, blank=True, default="")
+    # Keyed hash (HMAC) of the last address seen, for abuse review; never the address itself.
+    ip_hash = models.CharField(max_length=64, blank=True)
+    votes_cast = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Voter {str(self.key)[:8]}"
+
+
+class Vote(models.Model):
+    voter = models.ForeignKey(Voter, on_delete=models.CASCADE, related_name="votes")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="votes")
+    corrosion = models.BooleanField()
+    # The voter's self-reported expertise when voting, so splits by expertise need no join.
+    expertise = models.CharField(max_length=16, choices=Expertise.choices, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["voter", "image"], name="one_vote_per_voter_and_image"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Vote {self.pk}: {'corrosion' if self.corrosion else 'no corrosion'}"

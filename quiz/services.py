@@ -1,0 +1,179 @@
+"""Writes of the quiz and the image pool."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from quiz.errors import AlreadyVoted, RoundInvalid, RoundNotYours
+from quiz.imaging import ImageInfo, inspect_image
+from quiz.models import (
+    COUNTER_FIELDS,
+    LABEL_FIELDS,
+    Expertise,
+    Image,
+    Label,
+    Source,
+    Split,
+    Vote,
+    Voter,
+    image_upload_to,
+)
+from quiz.rounds import round_token_read
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    votes: list[Vote]
+    newly_labelled: list[int]
+    votes_cast: int
+
+
+@transaction.atomic
+def vote_cast(
+    *, voter_key: uuid.UUID, round_token: str, corrosion_ids: Collection[int], ip_hash: str = ""
+) -> RoundResult:
+    """Record one vote per image of a served round: ticked = corrosion, unticked = no corrosion.
+
+    Either every vote of the round is recorded and counted, or none is.
+    """
+    served = round_token_read(round_token, max_age=settings.QUIZ_ROUND_MAX_AGE)
+    if served.voter_key != voter_key:
+        raise RoundNotYours("This round was served to someone else.")
+    ticked = set(corrosion_ids)
+    if not ticked <= set(served.image_ids):
+        raise RoundInvalid("Some of the ticked images are not in this round.")
+
+    voter = _voter_touch(key=voter_key, ip_hash=ip_hash)
+    if Vote.objects.filter(voter=voter, image_id__in=served.image_ids).exists():
+        raise AlreadyVoted("You have already voted on this round.")
+    # Lock the images in id order: concurrent rounds sharing images then queue up
+    # instead of deadlocking, and the counters below cannot lose an update.
+    images = list(Image.objects.select_for_update().filter(id__in=served.image_ids).order_by("id"))
+    if len(images) != len(served.image_ids):
+        raise RoundInvalid("Some images of this round no longer exist; please take a new round.")
+
+    votes = [
+        Vote(voter=voter, image=image, corrosion=image.id in ticked, expertise=voter.expertise)
+        for image in images
+    ]
+    try:
+        with transaction.atomic():
+            Vote.objects.bulk_create(votes)
+    except IntegrityError:
+        # Another request of the same voter got there first (double submit).
+        raise AlreadyVoted("You have already voted on this round.") from None
+
+    newly_labelled = []
+    for image in images:
+        had_label = image.crowd_label
+        image.record_vote(corrosion=image.id in ticked, min_votes=settings.QUIZ_MIN_VOTES)
+        if image.crowd_label and not had_label:
+            newly_labelled.append(image.id)
+    Image.objects.bulk_update(images, COUNTER_FIELDS + LABEL_FIELDS)
+    Voter.objects.filter(pk=voter.pk).update(votes_cast=F("votes_cast") + len(votes))
+    return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast + len(votes))
+
+
+def _voter_touch(*, key: uuid.UUID, ip_hash: str) -> Voter:
+    voter, created = Voter.objects.get_or_create(key=key, defaults={"ip_hash": ip_hash})
+    if not created:
+        Voter.objects.filter(pk=voter.pk).update(ip_hash=ip_hash or voter.ip_hash, last_seen_at=timezone.now())
+    return voter
+
+
+@transaction.atomic
+def voter_set_expertise(*, voter_key: uuid.UUID, expertise: str, ip_hash: str = "") -> Voter:
+    if expertise not in Expertise.values:
+        raise ValueError(f"unknown expertise {expertise!r}")
+    voter = _voter_touch(key=voter_key, ip_hash=ip_hash)
+    voter.expertise = expertise
+    voter.save(update_fields=["expertise"])
+    return voter
+
+
+@transaction.atomic
+def image_set_expert_label(*, image_id: int, label: str | None) -> Image:
+    image = Image.objects.select_for_update().get(pk=image_id)
+    if label is not None and label not in Label.values:
+        raise ValueError(f"unknown label {label!r}")
+    if label is None and image.split == Split.VALIDATION:
+        raise ValueError("validation images must keep an expert label")
+    image.expert_label = label
+    image.refresh_effective_label()
+    image.save(update_fields=LABEL_FIELDS)
+    return image
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    image: Image
+    created: bool
+
+
+def image_import(
+    *,
+    data: bytes,
+    split: str,
+    label: str | None,
+    expert: bool,
+    source: str = Source.SEED,
+    original_name: str = "",
+    info: ImageInfo | None = None,
+) -> ImportOutcome:
+    """Add a checked picture to the pool; the same bytes imported twice are one image.
+
+    `info` lets a caller that already decoded the bytes (in a worker pool) skip
+    the decode here. A failure leaves neither a row nor a file behind.
+    """
+    if split not in Split.values:
+        raise ValueError(f"unknown split {split!r}")
+    if label is not None and label not in Label.values:
+        raise ValueError(f"unknown label {label!r}")
+    if split == Split.VALIDATION and not (expert and label):
+        raise ValueError("validation images need an expert label")
+    info = info or inspect_image(data, max_pixels=settings.IMAGE_MAX_PIXELS)
+    existing = Image.objects.filter(sha256=info.sha256).first()
+    if existing is not None:
+        return ImportOutcome(image=existing, created=False)
+
+    image = Image(
+        sha256=info.sha256,
+        source=source,
+        split=split,
+        width=info.width,
+        height=info.height,
+        original_name=original_name[:255],
+        imported_label=None if expert else label,
+        expert_label=label if expert else None,
+    )
+    image.refresh_effective_label()
+    name = image_upload_to(image, f"x.{info.extension}")
+    file_was_there = default_storage.exists(name)
+    if not file_was_there:
+        name = default_storage.save(name, ContentFile(data))
+    image.file.name = name
+    try:
+        with transaction.atomic():
+            image.save()
+    except IntegrityError:
+        if not file_was_there:
+            default_storage.delete(name)
+        existing = Image.objects.filter(sha256=info.sha256).first()
+        if existing is None:
+            raise
+        return ImportOutcome(image=existing, created=False)
+    except BaseException:
+        if not file_was_there:
+            default_storage.delete(name)
+        raise
+    return ImportOutcome(image=image, created=True)
+

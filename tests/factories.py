@@ -1,0 +1,64 @@
+"""Test data: small generated images, never the real (unlicensed) photo set."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import uuid
+from pathlib import Path
+
+import factory
+from django.conf import settings
+
+from quiz.demo_images import make_demo_image
+from quiz.models import Image, Label, Split, Vote, Voter
+from quiz.services import image_import
+
+_seeds = itertools.count(1)
+
+
+def jpeg_bytes(label: str = Label.CORROSION, seed: int | None = None, size=(64, 48), fmt="JPEG") -> bytes:
+    buffer = io.BytesIO()
+    make_demo_image(label, seed=next(_seeds) if seed is None else seed, size=size).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def make_image(
+    *,
+    split: str = Split.TRAIN,
+    label: str | None = Label.CORROSION,
+    expert: bool | None = None,
+    **fields,
+) -> Image:
+    """An image in the pool, stored through the real import service."""
+    expert = split == Split.VALIDATION if expert is None else expert
+    image = image_import(data=jpeg_bytes(label or Label.CORROSION), split=split, label=label, expert=expert).image
+    if fields:
+        for name, value in fields.items():
+            setattr(image, name, value)
+        image.refresh_crowd_label(min_votes=settings.QUIZ_MIN_VOTES)
+        image.save()
+    return image
+
+
+class VoterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Voter
+
+    key = factory.LazyFunction(uuid.uuid4)
+
+
+class VoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vote
+
+    voter = factory.SubFactory(VoterFactory)
+    corrosion = True
+
+
+def image_folder(root: Path, counts: dict[str, int], start: int = 0) -> Path:
+    for label, count in counts.items():
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            (root / label / f"{label}-{start + i}.jpg").write_bytes(jpeg_bytes(label, seed=start + i))
+    return root

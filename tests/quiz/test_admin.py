@@ -1,0 +1,83 @@
+import pytest
+from django.contrib.auth.models import User
+
+from factories import VoteFactory, VoterFactory, make_image
+from quiz.models import Image, Label, LabelSource, Split
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    user = User.objects.create_superuser("admin", "admin@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+def test_it_lists_images_with_thumbnails_votes_and_agreement(admin_client):
+    make_image(label=None, votes_yes=3, votes_no=2, vote_count=5)
+    html = admin_client.get("/admin/quiz/image/").content.decode()
+    assert "<img src=\"/media/images/" in html
+    assert "60%" in html
+
+
+def test_it_filters_controversial_images(admin_client, settings):
+    settings.QUIZ_MIN_VOTES = 5
+    split = make_image(label=None, votes_yes=3, votes_no=2, vote_count=5)
+    make_image(label=None, votes_yes=5, votes_no=0, vote_count=5)
+    make_image(label=None, votes_yes=1, votes_no=1, vote_count=2)  # even split, too few votes
+    response = admin_client.get("/admin/quiz/image/?controversial=yes")
+    assert [row.pk for row in response.context["cl"].result_list] == [split.pk]
+
+
+def test_it_filters_by_split_and_labelled(admin_client):
+    make_image(split=Split.VALIDATION)
+    unlabelled = make_image(label=None)
+    response = admin_client.get("/admin/quiz/image/?labelled=no")
+    assert [row.pk for row in response.context["cl"].result_list] == [unlabelled.pk]
+    response = admin_client.get("/admin/quiz/image/?split__exact=validation")
+    assert len(response.context["cl"].result_list) == 1
+
+
+def test_it_sets_expert_labels_with_an_action(admin_client):
+    image = make_image(label=None, votes_yes=5, vote_count=5)
+    assert image.effective_label == Label.CORROSION
+    admin_client.post(
+        "/admin/quiz/image/", {"action": "mark_no_corrosion", "_selected_action": [image.pk]}, follow=True
+    )
+    image.refresh_from_db()
+    assert (image.expert_label, image.effective_label, image.label_source) == (
+        Label.NO_CORROSION,
+        Label.NO_CORROSION,
+        LabelSource.EXPERT,
+    )
+
+
+def test_it_keeps_votes_read_only_and_avoids_a_full_count(admin_client, django_assert_max_num_queries):
+    voter = VoterFactory()
+    for _ in range(3):
+        VoteFactory(voter=voter, image=make_image(label=None))
+    with django_assert_max_num_queries(8):
+        response = admin_client.get("/admin/quiz/vote/")
+    assert response.status_code == 200
+    vote = response.context["cl"].result_list[0]
+    assert admin_client.get(f"/admin/quiz/vote/{vote.pk}/change/").status_code == 200
+    assert admin_client.post(f"/admin/quiz/vote/{vote.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert admin_client.get("/admin/quiz/vote/add/").status_code == 403
+
+
+def test_it_keeps_anonymous_users_out(client):
+    response = client.get("/admin/quiz/image/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_it_lets_staff_with_only_view_permission_look_but_not_label(client):
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_image"))
+    client.force_login(user)
+    image = make_image(label=None)
+    assert client.get("/admin/quiz/image/").status_code == 200
+    client.post("/admin/quiz/image/", {"action": "mark_corrosion", "_selected_action": [image.pk]})
+    assert Image.objects.get(pk=image.pk).expert_label is None

@@ -1,0 +1,100 @@
+import uuid
+
+import pytest
+from django.core import signing
+
+from factories import make_image
+from quiz.errors import AlreadyVoted, RoundExpired, RoundInvalid, RoundNotYours
+from quiz.models import Image, Label, Vote, Voter
+from quiz.rounds import round_token_make
+from quiz.services import vote_cast
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def images():
+    return [make_image(label=None) for _ in range(4)]
+
+
+def test_it_records_one_vote_per_image_ticked_or_not(images):
+    key = uuid.uuid4()
+    token = round_token_make(voter_key=key, image_ids=[i.id for i in images])
+    result = vote_cast(voter_key=key, round_token=token, corrosion_ids=[images[0].id, images[2].id])
+    assert len(result.votes) == 4
+    votes = {v.image_id: v.corrosion for v in Vote.objects.all()}
+    assert votes == {images[0].id: True, images[1].id: False, images[2].id: True, images[3].id: False}
+    refreshed = {i.id: (i.votes_yes, i.votes_no, i.vote_count) for i in Image.objects.all()}
+    assert refreshed[images[0].id] == (1, 0, 1)
+    assert refreshed[images[1].id] == (0, 1, 1)
+    assert Voter.objects.get(key=key).votes_cast == 4
+
+
+def test_it_refuses_a_replayed_round_and_records_nothing_more(images):
+    key = uuid.uuid4()
+    token = round_token_make(voter_key=key, image_ids=[i.id for i in images])
+    vote_cast(voter_key=key, round_token=token, corrosion_ids=[])
+    with pytest.raises(AlreadyVoted):
+        vote_cast(voter_key=key, round_token=token, corrosion_ids=[images[1].id])
+    assert Vote.objects.count() == 4
+    assert sorted(Image.objects.values_list("vote_count", flat=True)) == [1, 1, 1, 1]
+
+
+def test_it_refuses_someone_elses_round(images):
+    token = round_token_make(voter_key=uuid.uuid4(), image_ids=[i.id for i in images])
+    with pytest.raises(RoundNotYours):
+        vote_cast(voter_key=uuid.uuid4(), round_token=token, corrosion_ids=[])
+    assert Vote.objects.count() == 0
+    assert Voter.objects.count() == 0
+
+
+def test_it_refuses_a_forged_round(images):
+    key = uuid.uuid4()
+    token = round_token_make(voter_key=key, image_ids=[i.id for i in images])
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    with pytest.raises(RoundInvalid):
+        vote_cast(voter_key=key, round_token=forged, corrosion_ids=[])
+    unsigned = signing.dumps({"v": key.hex, "i": [images[0].id]}, salt="some-other-purpose")
+    with pytest.raises(RoundInvalid):
+        vote_cast(voter_key=key, round_token=unsigned, corrosion_ids=[])
+    assert Vote.objects.count() == 0
+
+
+def test_it_refuses_an_expired_round(images, settings):
+    key = uuid.uuid4()
+    token = round_token_make(voter_key=key, image_ids=[i.id for i in images])
+    settings.QUIZ_ROUND_MAX_AGE = -1
+    with pytest.raises(RoundExpired):
+        vote_cast(voter_key=key, round_token=token, corrosion_ids=[])
+    assert Vote.objects.count() == 0
+
+
+def test_it_refuses_ticked_ids_that_are_not_in_the_round(images):
+    key = uuid.uuid4()
+    token = round_token_make(voter_key=key, image_ids=[i.id for i in images[:3]])
+    with pytest.raises(RoundInvalid):
+        vote_cast(voter_key=key, round_token=token, corrosion_ids=[images[3].id])
+    assert Vote.objects.count() == 0
+
+
+def test_it_gives_a_crowd_label_to_the_majority_at_the_threshold(settings):
+    settings.QUIZ_MIN_VOTES = 5
+    image = make_image(label=None)
+    for ticked in (True, True, False, True, False):
+        key = uuid.uuid4()
+        token = round_token_make(voter_key=key, image_ids=[image.id])
+        vote_cast(voter_key=key, round_token=token, corrosion_ids=[image.id] if ticked else [])
+    image.refresh_from_db()
+    assert (image.votes_yes, image.votes_no) == (3, 2)
+    assert image.crowd_label == Label.CORROSION
+    assert image.effective_label == Label.CORROSION
+
+
+def test_it_snapshots_the_voters_expertise_on_each_vote(images):
+    from quiz.services import voter_set_expertise
+
+    key = uuid.uuid4()
+    voter_set_expertise(voter_key=key, expertise="professional")
+    token = round_token_make(voter_key=key, image_ids=[images[0].id])
+    vote_cast(voter_key=key, round_token=token, corrosion_ids=[])
+    assert Vote.objects.get().expertise == "professional"

@@ -1,0 +1,65 @@
+import uuid
+
+import pytest
+from django.core.cache import caches
+
+from factories import make_image
+from quiz.throttles import rate_limit_hit
+
+pytestmark = pytest.mark.django_db
+URL = "/api/quiz/round/"
+
+
+def test_it_counts_requests_per_window():
+    bucket = f"test:{uuid.uuid4().hex}"
+    assert [rate_limit_hit(bucket, 3) for _ in range(3)] == [None, None, None]
+    wait = rate_limit_hit(bucket, 3)
+    assert wait is not None and 0 < wait <= 60
+
+
+def test_it_is_off_when_the_limit_is_zero():
+    bucket = f"test:{uuid.uuid4().hex}"
+    assert all(rate_limit_hit(bucket, 0) is None for _ in range(100))
+
+
+def test_it_answers_429_with_retry_after_to_a_fast_voter(api_client, settings):
+    settings.QUIZ_RATE_PER_VOTER = 3
+    make_image(label=None)
+    codes = [api_client.get(URL).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    response = api_client.get(URL)
+    assert int(response["Retry-After"]) > 0
+
+
+def test_it_limits_one_address_across_fresh_cookies(settings):
+    from rest_framework.test import APIClient
+
+    settings.QUIZ_RATE_PER_IP = 2
+    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    codes = [APIClient().get(URL, REMOTE_ADDR=address).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_it_throttles_the_html_page_too(client, settings):
+    settings.QUIZ_RATE_PER_VOTER = 1
+    assert client.get("/").status_code == 200
+    assert client.get("/").status_code == 429
+
+
+@pytest.mark.integration
+def test_it_keeps_its_counters_in_redis(redis_url, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    bucket = f"test:{uuid.uuid4().hex}"
+    assert rate_limit_hit(bucket, 2) is None
+    assert rate_limit_hit(bucket, 2) is None
+    assert rate_limit_hit(bucket, 2) is not None
+    cache = caches["default"]
+    assert "RedisCache" in type(cache).__name__
+    raw = cache._cache.get_client(write=False)
+    assert any(bucket in key.decode() for key in raw.keys(f"*{bucket}*"))
