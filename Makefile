@@ -20,6 +20,7 @@ install: $(STAMP)
 run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_images
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py train --if-no-model --epochs $${FIRST_MODEL_EPOCHS:-3}
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

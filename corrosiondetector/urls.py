@@ -6,6 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("quiz.urls")),
+    path("", include("modelzoo.urls")),
 ]
 
 if settings.DEBUG:

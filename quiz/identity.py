@@ -7,6 +7,7 @@ import hmac
 import uuid
 
 from django.conf import settings
+from django.core import signing
 from django.http import HttpRequest, HttpResponse
 
 _COOKIE_SALT = "quiz.voter-cookie"
@@ -33,15 +34,19 @@ def voter_key(request: HttpRequest) -> uuid.UUID:
 def set_voter_cookie_if_new(request: HttpRequest, response: HttpResponse) -> None:
     if not getattr(request, "_voter_key_is_new", False):
         return
-    response.set_signed_cookie(
+    response.set_cookie(
         settings.VOTER_COOKIE_NAME,
-        str(request._voter_key),
-        salt=_COOKIE_SALT,
+        voter_cookie_value(request._voter_key),
         max_age=settings.VOTER_COOKIE_MAX_AGE,
         httponly=True,
         secure=settings.SECURE_COOKIES,
         samesite="Lax",
     )
+
+
+def voter_cookie_value(key: uuid.UUID) -> str:
+    """The signed cookie value for a voter key (what `get_signed_cookie` verifies)."""
+    return signing.get_cookie_signer(salt=settings.VOTER_COOKIE_NAME + _COOKIE_SALT).sign(str(key))
 
 
 def client_ip(request: HttpRequest) -> str:

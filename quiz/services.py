@@ -52,9 +52,7 @@ def vote_cast(
     if not ticked <= set(served.image_ids):
         raise RoundInvalid("Some of the ticked images are not in this round.")
 
-    voter = _voter_touch(key=voter_key, ip_hash=ip_hash)
-    if Vote.objects.filter(voter=voter, image_id__in=served.image_ids).exists():
-        raise AlreadyVoted("You have already voted on this round.")
+    voter, _ = Voter.objects.get_or_create(key=voter_key, defaults={"ip_hash": ip_hash})
     # Lock the images in id order: concurrent rounds sharing images then queue up
     # instead of deadlocking, and the counters below cannot lose an update.
     images = list(Image.objects.select_for_update().filter(id__in=served.image_ids).order_by("id"))
@@ -69,7 +67,7 @@ def vote_cast(
         with transaction.atomic():
             Vote.objects.bulk_create(votes)
     except IntegrityError:
-        # Another request of the same voter got there first (double submit).
+        # The unique (voter, image) constraint: a replay, or a double submit that got there first.
         raise AlreadyVoted("You have already voted on this round.") from None
 
     newly_labelled = []
@@ -79,7 +77,9 @@ def vote_cast(
         if image.crowd_label and not had_label:
             newly_labelled.append(image.id)
     Image.objects.bulk_update(images, COUNTER_FIELDS + LABEL_FIELDS)
-    Voter.objects.filter(pk=voter.pk).update(votes_cast=F("votes_cast") + len(votes))
+    Voter.objects.filter(pk=voter.pk).update(
+        votes_cast=F("votes_cast") + len(votes), ip_hash=ip_hash or voter.ip_hash, last_seen_at=timezone.now()
+    )
     return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast + len(votes))
 
 

@@ -48,3 +48,69 @@ def redis_url():
 @pytest.fixture
 def api_client():
     return APIClient()
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def database_url_for_workers() -> str:
+    """The URL of the database this test uses (the test database), for worker processes."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "postgresql":
+        auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+        return f"postgres://{auth}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return f"sqlite:///{s['NAME']}"
+
+
+@pytest.fixture
+def start_worker(redis_url, media_root):
+    """Start real `celery worker` processes on the real broker; all are stopped at the end of the test."""
+    import signal
+    import subprocess
+    import sys
+
+    processes = []
+
+    def start(queues: str, **env) -> subprocess.Popen:
+        environment = {
+            **os.environ,
+            "CELERY_BROKER_URL": redis_url,
+            "DATABASE_URL": database_url_for_workers(),
+            "MEDIA_ROOT": str(media_root),
+            "SECRET_KEY": "test-worker",
+            "DEBUG": "0",
+            **env,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "corrosiondetector", "worker", "-Q", queues, "--pool", "solo",
+             "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def real_broker(redis_url):
+    """Send tasks to the real broker instead of running them in-process."""
+    from corrosiondetector.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield app
+    app.conf.task_always_eager = previous

@@ -62,3 +62,37 @@ def image_folder(root: Path, counts: dict[str, int], start: int = 0) -> Path:
         for i in range(count):
             (root / label / f"{label}-{start + i}.jpg").write_bytes(jpeg_bytes(label, seed=start + i))
     return root
+
+
+def make_model_version(*, version: int, val_accuracy: float, status: str = "candidate", **fields):
+    """A registered version with small stand-in files (for registry rules; real exports are tested elsewhere)."""
+    from django.utils import timezone
+
+    from modelzoo.models import TrainingRun
+    from modelzoo.services import model_version_register
+
+    run = TrainingRun.objects.create(triggered_by="test", state=TrainingRun.State.RUNNING)
+    result = {
+        "config": {"epochs": 1},
+        "n_train": 10,
+        "n_val": 4,
+        "history": [{"epoch": 1, "val_acc": val_accuracy}],
+        "best_epoch": 1,
+        "epochs": 1,
+        "val_accuracy": val_accuracy,
+        "precision": {},
+        "recall": {},
+        "confusion": [[2, 0], [0, 2]],
+        "wall_seconds": 1.0,
+        "device": "cpu",
+    }
+    created = model_version_register(
+        run=run, result=result, onnx=f"onnx-{version}".encode(), checkpoint=b"pt", n_votes=0,
+        snapshot_at=fields.pop("data_snapshot_at", timezone.now()),
+    )
+    assert created.version == version
+    if fields or status != "candidate":
+        for name, value in {"status": status, **fields}.items():
+            setattr(created, name, value)
+        created.save()
+    return created

@@ -18,6 +18,7 @@ from corrosiondetector.env import (
     env_database,
     env_float,
     env_int,
+    env_json_object,
     env_list,
     env_str,
 )
@@ -145,6 +146,7 @@ CELERY_TRAINING_TIME_LIMIT = env_int("CELERY_TRAINING_TIME_LIMIT", 3 * 3600 + 30
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = (Queue("default"), Queue("inference"), Queue("training"))
 CELERY_TASK_ROUTES = {
+    "modelzoo.tasks.retrain_if_enough_labels": {"queue": "default"},
     "uploads.tasks.*": {"queue": "inference"},
     "modelzoo.tasks.*": {"queue": "training"},
 }
@@ -158,7 +160,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- REST framework --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Basic first, so an API client without valid credentials is told 401 (and how to authenticate).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -181,6 +187,18 @@ QUIZ_RATE_PER_VOTER = env_int("QUIZ_RATE_PER_VOTER", 60, minimum=0)
 QUIZ_RATE_PER_IP = env_int("QUIZ_RATE_PER_IP", 600, minimum=0)
 VOTER_COOKIE_NAME = "cd_voter"
 VOTER_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
+
+# --- Model zoo -------------------------------------------------------------------------------------
+# A new version replaces the active one only if its validation accuracy is at least the active
+# one's minus this tolerance.
+MODEL_PROMOTION_TOLERANCE = env_float("MODEL_PROMOTION_TOLERANCE", 0.0, minimum=0.0, maximum=1.0)
+RETRAIN_MIN_NEW_LABELS = env_int("RETRAIN_MIN_NEW_LABELS", 50, minimum=1)
+RETRAIN_CHECK_MINUTES = env_int("RETRAIN_CHECK_MINUTES", 10, minimum=1)
+TRAINING_DEVICE = env_choice("TRAINING_DEVICE", "auto", ("auto", "cpu", "cuda"))
+# Overrides of the training configuration's defaults, e.g. '{"epochs": 20, "width": 24}'.
+TRAINING_CONFIG = env_json_object("TRAINING_CONFIG", {})
+# A running training run that has not reported progress for this long is taken for dead.
+TRAINING_STALE_MINUTES = env_int("TRAINING_STALE_MINUTES", 60, minimum=1)
 
 SEED_IMAGES_DIR = env_str("SEED_IMAGES_DIR")
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)

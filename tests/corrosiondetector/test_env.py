@@ -5,6 +5,7 @@ from corrosiondetector.env import (
     env_bool,
     env_float,
     env_int,
+    env_json_object,
     env_list,
     parse_database_url,
 )
@@ -72,3 +73,12 @@ def test_it_parses_postgres_and_sqlite_urls():
 def test_it_refuses_bad_database_urls(url):
     with pytest.raises(ImproperlyConfiguredEnv):
         parse_database_url(url)
+
+
+def test_it_parses_json_objects_strictly(monkeypatch):
+    monkeypatch.setenv("CONF", '{"epochs": 3}')
+    assert env_json_object("CONF", {}) == {"epochs": 3}
+    for bad in ("[1, 2]", "{epochs: 3}"):
+        monkeypatch.setenv("CONF", bad)
+        with pytest.raises(ImproperlyConfiguredEnv, match="CONF"):
+            env_json_object("CONF", {})

@@ -1,0 +1,43 @@
+"""Train a model version now, in this process, with a progress bar."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from modelzoo.errors import ModelZooError
+from modelzoo.models import ModelVersion, TrainingRun
+from modelzoo.selectors import model_version_active
+from modelzoo.services import training_run_execute, training_run_request
+
+
+class Command(BaseCommand):
+    help = "Train on the labelled training images, score on the expert validation set, register a version."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--epochs", type=int, help="default: the training configuration's")
+        parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
+        parser.add_argument("--seed", type=int)
+        parser.add_argument("--no-promote", action="store_true", help="register as a candidate only")
+        parser.add_argument("--if-no-model", action="store_true", help="do nothing when a model is active")
+
+    def handle(self, *args, epochs, device, seed, no_promote, if_no_model, **options):
+        if if_no_model and model_version_active() is not None:
+            self.stdout.write("An active model exists; not training.")
+            return
+        if epochs is not None and epochs < 1:
+            raise CommandError("--epochs must be at least 1")
+        config = {key: value for key, value in {"epochs": epochs, "device": device, "seed": seed}.items() if value is not None}
+        try:
+            run = training_run_request(triggered_by="command", config=config, promote=not no_promote, enqueue=False)
+        except ModelZooError as error:
+            raise CommandError(error.message) from None
+        version = training_run_execute(run_id=run.pk, progress=True)
+        run.refresh_from_db()
+        if run.state != TrainingRun.State.DONE or version is None:
+            raise CommandError(f"Training failed: {run.error.splitlines()[0] if run.error else 'unknown reason'}")
+        status = "active" if version.status == ModelVersion.Status.ACTIVE else "candidate (did not pass the gate)"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"v{version.version}: validation accuracy {version.val_accuracy:.2%} "
+                f"(best epoch {version.best_epoch}/{version.epochs}), {version.n_train_images} training images, "
+                f"{version.training_seconds:.0f} s on {version.device}, ONNX {version.onnx_bytes / 1e6:.1f} MB; {status}."
+            )
+        )

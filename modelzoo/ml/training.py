@@ -1,0 +1,453 @@
+"""Training loop for CorrosionNet, shaped like torchvision's references/classification.
+
+``train()`` is the entry point the Django side calls; it wires up
+``build_cache()`` -> per epoch ``train_one_epoch()`` + ``evaluate()``.
+
+Speed on a 2-core CPU is the main constraint. JPEG decoding and PIL resizing
+happen exactly once per image (``build_cache``); every step then only slices
+a uint8 tensor, so augmentation costs microseconds instead of milliseconds.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from modelzoo.ml import preprocessing
+from modelzoo.ml.network import CorrosionNet
+
+CLASS_NAMES = ("no_corrosion", "corrosion")  # index = label int
+
+Item = tuple[Any, int]  # (path, bytes or file object; 1 = corrosion, 0 = no corrosion)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 14
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    scheduler: str = "cosine"  # "cosine" (per step, after warm-up) | "plateau" | "constant"
+    warmup_epochs: float = 1.0
+    width: int = 16
+    input_size: int = preprocessing.INPUT_SIZE
+    seed: int = 0
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    num_threads: int = 0  # 0 = every core the process may use
+    augment: bool = True
+    class_weighting: bool = True
+    label_smoothing: float = 0.1
+    amp: bool = True  # bfloat16 autocast, CUDA only; CPU always trains in float32
+    channels_last: bool = True
+    decode_workers: int = 0  # 0 = one thread per core; Pillow releases the GIL while decoding
+    eval_batch_size: int = 128
+    progress: bool = True
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, float]]
+    best_epoch: int
+    epochs: int
+    val_accuracy: float
+    val_loss: float
+    precision: dict[str, float]
+    recall: dict[str, float]
+    confusion: list[list[int]]  # rows: true class, columns: predicted, order CLASS_NAMES
+    device: str
+    wall_seconds: float
+    cache_seconds: float
+    n_train: int
+    n_val: int
+    config: dict[str, Any]
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the weights, JSON-serialisable (for storing on a training run)."""
+        data = asdict(self)
+        del data["state_dict"]
+        return data
+
+
+def image_folder_items(split_dir: str | os.PathLike) -> list[Item]:
+    """(path, label) for an ImageFolder split: ``<split_dir>/{corrosion,no_corrosion}/*.jpg``, sorted."""
+    items: list[Item] = []
+    for label, name in enumerate(CLASS_NAMES):
+        folder = os.path.join(split_dir, name)
+        for filename in sorted(os.listdir(folder)):
+            if filename.lower().endswith((".jpg", ".jpeg", ".png")):
+                items.append((os.path.join(folder, filename), label))
+    return items
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {name!r}")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed the global RNGs (weight init) and return the generator for shuffling/augmentation."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def build_model(config: TrainConfig) -> CorrosionNet:
+    return CorrosionNet(width=config.width)
+
+
+def build_cache(items: Sequence[Item], input_size: int, workers: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode every image once to its uint8 base square: (N, 3, S, S) and labels (N,)."""
+    sources = [src for src, _ in items]
+    labels = torch.tensor([int(label) for _, label in items], dtype=torch.int64)
+    side = preprocessing.base_size_for(input_size)
+    if not sources:
+        return torch.zeros((0, 3, side, side), dtype=torch.uint8), labels
+    load = partial(preprocessing.load_base_array, input_size=input_size)
+    workers = workers or available_cores()
+    # Threads rather than processes: Pillow releases the GIL while decoding and
+    # resizing, and a Celery prefork worker may not fork children of its own.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        arrays = list(pool.map(load, sources))
+    return torch.from_numpy(np.stack(arrays)), labels
+
+
+class Normaliser:
+    """uint8 -> normalised float on the device, with preprocessing's exact constants."""
+
+    def __init__(self, device: torch.device):
+        scale, shift = preprocessing.normalisation_affine()
+        self.scale = torch.from_numpy(scale).to(device)
+        self.shift = torch.from_numpy(shift).to(device)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return images.float() * self.scale - self.shift
+
+
+def centre_crop(images: torch.Tensor, size: int) -> torch.Tensor:
+    height, width = images.shape[-2:]
+    top, left = (height - size) // 2, (width - size) // 2
+    return images[..., top : top + size, left : left + size]
+
+
+def augment_batch(images: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """Random crop, horizontal flip and light brightness/contrast jitter, all in batch.
+
+    Takes uint8 (B, 3, S, S) on the device and returns float (B, 3, size, size) in 0..255.
+    Random numbers come from a CPU generator so CPU and CUDA runs draw the same ones.
+    """
+    batch, _, side, _ = images.shape
+    offsets = torch.randint(0, side - size + 1, (batch, 2), generator=generator).tolist()
+    crops = torch.stack([img[:, top : top + size, left : left + size] for img, (top, left) in zip(images, offsets)])
+    crops = crops.float()
+    flip = (torch.rand(batch, generator=generator) < 0.5).to(images.device)
+    crops = torch.where(flip[:, None, None, None], crops.flip(-1), crops)
+    # Colour is the main cue for rust, so jitter only brightness and contrast, mildly.
+    brightness = (0.8 + 0.4 * torch.rand(batch, 1, 1, 1, generator=generator)).to(images.device)
+    contrast = (0.8 + 0.4 * torch.rand(batch, 1, 1, 1, generator=generator)).to(images.device)
+    mean = crops.mean(dim=(1, 2, 3), keepdim=True)
+    crops = ((crops - mean) * contrast + mean) * brightness
+    return crops.clamp_(0, 255)
+
+
+def class_weights(labels: torch.Tensor) -> torch.Tensor:
+    """Inverse-frequency weights so the 3:4 imbalance does not bias the loss."""
+    counts = torch.bincount(labels, minlength=len(CLASS_NAMES)).float()
+    weights = labels.numel() / (len(CLASS_NAMES) * counts.clamp(min=1))
+    return weights
+
+
+class WarmupCosine:
+    """LR factor per optimiser step: linear warm-up, then cosine decay to zero.
+
+    A class rather than a lambda so the scheduler's state_dict stays picklable.
+    """
+
+    def __init__(self, warmup_steps: int, total_steps: int):
+        self.warmup_steps = warmup_steps
+        self.total_steps = max(total_steps, 1)
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        progress = (step - self.warmup_steps) / max(self.total_steps - self.warmup_steps, 1)
+        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
+    if config.scheduler == "cosine":
+        warmup = round(config.warmup_epochs * steps_per_epoch)
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupCosine(warmup, config.epochs * steps_per_epoch))
+    if config.scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.3, patience=1)
+    if config.scheduler == "constant":
+        return None
+    raise ValueError(f"unknown scheduler {config.scheduler!r}")
+
+
+def train_one_epoch(
+    model: nn.Module,
+    criterion: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    config: TrainConfig,
+    device: torch.device,
+    generator: torch.Generator,
+    normalise: Normaliser,
+    progress: tqdm | None = None,
+) -> dict[str, float]:
+    model.train()
+    order = torch.randperm(len(labels), generator=generator)
+    total_loss, correct, seen = 0.0, 0, 0
+    for start in range(0, len(order), config.batch_size):
+        index = order[start : start + config.batch_size]
+        if len(index) < 2 and seen:
+            continue  # a lone leftover image would make batch norm statistics meaningless
+        batch = images[index].to(device, non_blocking=True)
+        target = labels[index].to(device, non_blocking=True)
+        if config.augment:
+            batch = augment_batch(batch, config.input_size, generator)
+        else:
+            batch = centre_crop(batch, config.input_size).float()
+        batch = normalise(batch)
+        if config.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, config):
+            logits = model(batch)
+            loss = criterion(logits, target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
+            scheduler.step()
+        total_loss += loss.item() * len(index)
+        correct += (logits.argmax(1) == target).sum().item()
+        seen += len(index)
+        if progress is not None:
+            progress.update(1)
+    return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1)}
+
+
+@torch.inference_mode()
+def evaluate(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    config: TrainConfig,
+    device: torch.device,
+    normalise: Normaliser,
+) -> dict[str, Any]:
+    """Validation transform (centre crop) only; plain cross-entropy so losses compare across configs."""
+    model.eval()
+    total_loss = 0.0
+    predictions = []
+    for start in range(0, len(labels), config.eval_batch_size):
+        batch = normalise(centre_crop(images[start : start + config.eval_batch_size].to(device), config.input_size))
+        if config.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        target = labels[start : start + config.eval_batch_size].to(device)
+        with _autocast(device, config):
+            logits = model(batch)
+        total_loss += F.cross_entropy(logits.float(), target, reduction="sum").item()
+        predictions.append(logits.argmax(1).cpu())
+    predicted = torch.cat(predictions) if predictions else torch.zeros(0, dtype=torch.int64)
+    return {"val_loss": total_loss / max(len(labels), 1), **classification_metrics(labels, predicted)}
+
+
+def classification_metrics(labels: torch.Tensor, predicted: torch.Tensor) -> dict[str, Any]:
+    confusion = torch.zeros(len(CLASS_NAMES), len(CLASS_NAMES), dtype=torch.int64)
+    for true_class, predicted_class in zip(labels.tolist(), predicted.tolist()):
+        confusion[true_class, predicted_class] += 1
+    precision, recall = {}, {}
+    for index, name in enumerate(CLASS_NAMES):
+        true_positive = confusion[index, index].item()
+        precision[name] = true_positive / max(confusion[:, index].sum().item(), 1)
+        recall[name] = true_positive / max(confusion[index, :].sum().item(), 1)
+    accuracy = confusion.diagonal().sum().item() / max(len(labels), 1)
+    return {"val_acc": accuracy, "precision": precision, "recall": recall, "confusion": confusion.tolist()}
+
+
+def _autocast(device: torch.device, config: TrainConfig):
+    # bfloat16 needs no loss scaling; on CPU autocast would slow this small convnet down.
+    enabled = config.amp and device.type == "cuda"
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def _cpu_copy(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {key: value.detach().to("cpu", copy=True).contiguous() for key, value in state_dict.items()}
+
+
+def train(
+    train_items: Sequence[Item],
+    val_items: Sequence[Item],
+    config: TrainConfig | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+) -> TrainResult:
+    """Train from scratch and return the weights of the best validation epoch with its metrics.
+
+    ``on_epoch`` receives each epoch's metrics (JSON-serialisable dict) as soon as
+    that epoch is validated; ``checkpoint_path``, if given, is overwritten with
+    the latest epoch's full training state.
+    """
+    config = config or TrainConfig()
+    if not train_items or not val_items:
+        raise ValueError("training needs at least one training and one validation image")
+    started = time.perf_counter()
+    device = resolve_device(config.device)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.num_threads or available_cores())
+    try:
+        return _train(train_items, val_items, config, on_epoch, checkpoint_path, device, started)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(train_items, val_items, config, on_epoch, checkpoint_path, device, started) -> TrainResult:
+    generator = seed_everything(config.seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+    train_images, train_labels = build_cache(train_items, config.input_size, config.decode_workers)
+    val_images, val_labels = build_cache(val_items, config.input_size, config.decode_workers)
+    if device.type == "cuda":
+        # The whole cache fits on any GPU; it saves a host-to-device copy per step.
+        train_images, val_images = train_images.to(device), val_images.to(device)
+    cache_seconds = time.perf_counter() - started
+
+    model = build_model(config).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    weights = class_weights(train_labels).to(device) if config.class_weighting else None
+    criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(train_labels) / config.batch_size)
+    scheduler = build_scheduler(optimizer, config, steps_per_epoch)
+    normalise = Normaliser(device)
+
+    history: list[dict[str, float]] = []
+    best: dict[str, Any] | None = None
+    best_state: dict[str, torch.Tensor] = {}
+    with tqdm(total=config.epochs * steps_per_epoch, disable=not config.progress, desc="train", unit="step") as bar:
+        for epoch in range(1, config.epochs + 1):
+            epoch_started = time.perf_counter()
+            lr = optimizer.param_groups[0]["lr"]
+            metrics = train_one_epoch(
+                model,
+                criterion,
+                optimizer,
+                scheduler,
+                train_images,
+                train_labels,
+                config,
+                device,
+                generator,
+                normalise,
+                bar,
+            )
+            val = evaluate(model, val_images, val_labels, config, device, normalise)
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(val["val_loss"])
+            if best is None or (val["val_acc"], -val["val_loss"]) > (best["val_acc"], -best["val_loss"]):
+                best = {"epoch": epoch, **val}
+                best_state = _cpu_copy(model.state_dict())
+            row = {
+                "epoch": epoch,
+                "epochs": config.epochs,
+                **metrics,
+                "val_loss": val["val_loss"],
+                "val_acc": val["val_acc"],
+                "lr": lr,
+                "seconds": time.perf_counter() - epoch_started,
+                "best_epoch": best["epoch"],
+            }
+            history.append(row)
+            bar.set_postfix(epoch=epoch, loss=f"{row['train_loss']:.3f}", val_acc=f"{row['val_acc']:.3f}")
+            if checkpoint_path is not None:
+                save_checkpoint(checkpoint_path, model, optimizer, scheduler, epoch, config)
+            if on_epoch is not None:
+                on_epoch(dict(row))
+
+    return TrainResult(
+        history=history,
+        best_epoch=best["epoch"],
+        epochs=config.epochs,
+        val_accuracy=best["val_acc"],
+        val_loss=best["val_loss"],
+        precision=best["precision"],
+        recall=best["recall"],
+        confusion=best["confusion"],
+        device=str(device),
+        wall_seconds=time.perf_counter() - started,
+        cache_seconds=cache_seconds,
+        n_train=len(train_labels),
+        n_val=len(val_labels),
+        config=asdict(config),
+        state_dict=best_state,
+    )
+
+
+def save_checkpoint(
+    path, model: nn.Module, optimizer=None, scheduler=None, epoch: int = 0, config: TrainConfig | None = None
+) -> None:
+    torch.save(
+        {
+            "model": _cpu_copy(model.state_dict()),
+            "optimizer": optimizer.state_dict() if optimizer is not None else None,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "epoch": epoch,
+            "config": asdict(config or TrainConfig()),
+        },
+        path,
+    )
+
+
+def load_checkpoint(path, optimizer=None, scheduler=None, map_location="cpu") -> tuple[CorrosionNet, dict[str, Any]]:
+    """Rebuild the model from the checkpoint's own config; optionally restore optimizer/scheduler state."""
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    model = build_model(TrainConfig.from_dict(checkpoint["config"]))
+    model.load_state_dict(checkpoint["model"])
+    if optimizer is not None and checkpoint.get("optimizer") is not None:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    if scheduler is not None and checkpoint.get("scheduler") is not None:
+        scheduler.load_state_dict(checkpoint["scheduler"])
+    return model, checkpoint
+
+
+def model_from_result(result: TrainResult) -> CorrosionNet:
+    """The best epoch's model, on CPU in eval mode (ready for export)."""
+    model = build_model(TrainConfig.from_dict(result.config))
+    model.load_state_dict(copy.deepcopy(result.state_dict))
+    return model.eval()

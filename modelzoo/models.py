@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class TrainingRun(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    OPEN_STATES = (State.QUEUED, State.RUNNING)
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    # Constant for every row: with the partial unique constraint below, at most one run
+    # can be queued or running at a time, whatever races the triggers get into.
+    slot = models.CharField(max_length=16, default="training", editable=False)
+    triggered_by = models.CharField(max_length=64, help_text="who or what asked for it: user:<name>, schedule, command")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    config = models.JSONField(default=dict, blank=True)
+    promote = models.BooleanField(default=True, help_text="apply the promotion gate when training ends")
+    epoch = models.PositiveIntegerField(default=0)
+    epochs_total = models.PositiveIntegerField(default=0)
+    history = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot"], condition=Q(state__in=["queued", "running"]), name="one_open_training_run"
+            )
+        ]
+        permissions = [("trigger_training", "Can trigger a retrain")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Training run {self.pk} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    @property
+    def latest_metrics(self) -> dict:
+        return self.history[-1] if self.history else {}
+
+
+class ModelVersion(models.Model):
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate", "Candidate"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    version = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CANDIDATE)
+    training_run = models.OneToOneField(
+        TrainingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_version"
+    )
+    architecture = models.CharField(max_length=64)
+    hyperparameters = models.JSONField(default=dict)
+    n_train_images = models.PositiveIntegerField()
+    n_val_images = models.PositiveIntegerField()
+    n_votes = models.PositiveIntegerField(help_text="crowd votes recorded when training started")
+    history = models.JSONField(default=list)
+    best_epoch = models.PositiveIntegerField()
+    epochs = models.PositiveIntegerField()
+    val_accuracy = models.FloatField(help_text="accuracy on the expert-labelled validation set")
+    precision = models.JSONField(default=dict)
+    recall = models.JSONField(default=dict)
+    confusion = models.JSONField(default=list, help_text="rows: true class, columns: predicted (no, yes)")
+    training_seconds = models.FloatField()
+    device = models.CharField(max_length=32)
+    checkpoint = models.FileField(upload_to="models/", max_length=255)
+    checkpoint_sha256 = models.CharField(max_length=64)
+    onnx = models.FileField(upload_to="models/", max_length=255)
+    onnx_sha256 = models.CharField(max_length=64)
+    onnx_bytes = models.PositiveBigIntegerField()
+    data_snapshot_at = models.DateTimeField(help_text="labels up to this moment were in the training data")
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="one_active_model_version")
+        ]
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"v{self.version} ({self.status}, {self.val_accuracy:.1%})"

@@ -1,0 +1,264 @@
+"""Writes of the model zoo: training runs, versions, promotion and rollback.
+
+Torch is imported inside the training functions only, so web processes and the
+inference worker can import this module without loading it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import traceback
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from modelzoo.errors import NoActiveModel, NoTrainingData, NothingToRollBackTo, TrainingAlreadyRunning
+from modelzoo.models import ModelVersion, TrainingRun
+from modelzoo.selectors import labels_gained_since, model_version_active, training_data, training_run_open
+
+logger = logging.getLogger(__name__)
+
+ARCHITECTURE = "unet-encoder-5"
+
+
+def training_run_request(
+    *, triggered_by: str, user=None, config: dict[str, Any] | None = None, promote: bool = True, enqueue: bool = True
+) -> TrainingRun:
+    """Queue a training run; refused while another is queued or running (a database constraint)."""
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                triggered_by=triggered_by[:64], requested_by=user, config=config or {}, promote=promote
+            )
+            if enqueue:
+                from modelzoo.tasks import training_run_execute_task
+
+                transaction.on_commit(lambda: training_run_execute_task.delay(run.id))
+    except IntegrityError:
+        open_run = training_run_open()
+        raise TrainingAlreadyRunning(
+            f"Training run {open_run.pk if open_run else '?'} is already {open_run.state if open_run else 'open'}."
+        ) from None
+    return run
+
+
+def training_run_execute(*, run_id: int, progress: bool = False) -> ModelVersion | None:
+    """Run a queued training run to the end. Idempotent: a run already done or failed is left alone."""
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().get(pk=run_id)
+        if run.state == TrainingRun.State.RUNNING:
+            # Only one training worker takes this queue: seeing our own run "running" means
+            # the message came back after the worker died mid-run.
+            _training_run_fail(run.pk, "The training worker stopped mid-run; the run was not resumed.")
+            return None
+        if run.state != TrainingRun.State.QUEUED:
+            return None
+        run.state = TrainingRun.State.RUNNING
+        run.started_at = timezone.now()
+        run.save(update_fields=["state", "started_at", "updated_at"])
+    try:
+        return _train_and_register(run, progress=progress)
+    except Exception as exc:
+        logger.exception("training run %s failed", run.pk)
+        reason = f"{exc.__class__.__name__}: {exc}"
+        _training_run_fail(run.pk, reason + "\n\n" + traceback.format_exc(limit=5))
+        return None
+
+
+def _training_run_fail(run_id: int, reason: str) -> None:
+    TrainingRun.objects.filter(pk=run_id).update(
+        state=TrainingRun.State.FAILED, error=reason[:10_000], finished_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
+    from modelzoo.ml.export import check_onnx_parity, export_onnx
+    from modelzoo.ml.training import model_from_result, save_checkpoint, train
+
+    snapshot_at = timezone.now()
+    data = training_data()
+    if not data.train or not data.validation:
+        raise NoTrainingData(
+            f"Training needs labelled training images and expert-labelled validation images "
+            f"(have {len(data.train)} and {len(data.validation)})."
+        )
+    config = _training_config({**settings.TRAINING_CONFIG, **run.config}, progress=progress)
+    TrainingRun.objects.filter(pk=run.pk).update(epochs_total=config.epochs, config=_jsonable(config))
+    history: list[dict] = []
+
+    def on_epoch(metrics: dict) -> None:
+        history.append(metrics)
+        TrainingRun.objects.filter(pk=run.pk).update(
+            epoch=len(history), history=history, updated_at=timezone.now()
+        )
+
+    result = train(data.train, data.validation, config, on_epoch=on_epoch)
+    model = model_from_result(result)
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path = Path(tmp) / "model.onnx"
+        checkpoint_path = Path(tmp) / "model.pt"
+        export_onnx(model, onnx_path, input_size=config.input_size)
+        _check_export(model, onnx_path, config.input_size, check_onnx_parity)
+        save_checkpoint(checkpoint_path, model, config=config, epoch=result.best_epoch)
+        version = model_version_register(
+            run=run,
+            result=result.summary(),
+            onnx=onnx_path.read_bytes(),
+            checkpoint=checkpoint_path.read_bytes(),
+            n_votes=data.n_votes,
+            snapshot_at=snapshot_at,
+        )
+    if run.promote:
+        model_version_promote(version_id=version.pk)
+        version.refresh_from_db()
+    return version
+
+
+def _training_config(overrides: dict, *, progress: bool):
+    from modelzoo.ml.training import TrainConfig
+
+    unknown = set(overrides) - set(TrainConfig.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown training configuration keys: {', '.join(sorted(unknown))}")
+    return TrainConfig.from_dict({"device": settings.TRAINING_DEVICE, **overrides, "progress": progress})
+
+
+def _check_export(model, onnx_path: Path, input_size: int, check_onnx_parity) -> None:
+    import numpy as np
+
+    sample = np.random.default_rng(0).standard_normal((2, 3, input_size, input_size)).astype("float32")
+    difference = check_onnx_parity(model, onnx_path, sample)
+    if difference > 1e-3:
+        raise RuntimeError(f"ONNX export differs from PyTorch by {difference:.2e}")
+
+
+def _jsonable(config) -> dict:
+    from dataclasses import asdict
+
+    return asdict(config)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@transaction.atomic
+def model_version_register(
+    *, run: TrainingRun, result: dict, onnx: bytes, checkpoint: bytes, n_votes: int, snapshot_at
+) -> ModelVersion:
+    """Store a trained model's files and metrics as the next version (a candidate) and close its run."""
+    number = (ModelVersion.objects.aggregate(n=Max("version"))["n"] or 0) + 1
+    onnx_sha, checkpoint_sha = _sha256(onnx), _sha256(checkpoint)
+    saved: list[str] = []
+    try:
+        onnx_name = default_storage.save(f"models/v{number}-{onnx_sha[:12]}.onnx", ContentFile(onnx))
+        saved.append(onnx_name)
+        checkpoint_name = default_storage.save(f"models/v{number}-{checkpoint_sha[:12]}.pt", ContentFile(checkpoint))
+        saved.append(checkpoint_name)
+        version = ModelVersion.objects.create(
+            version=number,
+            training_run=run,
+            architecture=ARCHITECTURE,
+            hyperparameters=result["config"],
+            n_train_images=result["n_train"],
+            n_val_images=result["n_val"],
+            n_votes=n_votes,
+            history=result["history"],
+            best_epoch=result["best_epoch"],
+            epochs=result["epochs"],
+            val_accuracy=result["val_accuracy"],
+            precision=result["precision"],
+            recall=result["recall"],
+            confusion=result["confusion"],
+            training_seconds=result["wall_seconds"],
+            device=result["device"],
+            checkpoint=checkpoint_name,
+            checkpoint_sha256=checkpoint_sha,
+            onnx=onnx_name,
+            onnx_sha256=onnx_sha,
+            onnx_bytes=len(onnx),
+            data_snapshot_at=snapshot_at,
+        )
+        TrainingRun.objects.filter(pk=run.pk).update(
+            state=TrainingRun.State.DONE, finished_at=timezone.now(), updated_at=timezone.now()
+        )
+    except BaseException:
+        for name in saved:
+            default_storage.delete(name)
+        raise
+    return version
+
+
+@transaction.atomic
+def model_version_promote(*, version_id: int, force: bool = False) -> bool:
+    """Make a version active if it is at least as accurate as the active one (or if forced).
+
+    Returns whether it is active afterwards; a version that fails the gate stays a candidate.
+    """
+    version = ModelVersion.objects.select_for_update().get(pk=version_id)
+    active = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).first()
+    if active is not None and active.pk == version.pk:
+        return True
+    if (
+        active is not None
+        and not force
+        and version.val_accuracy < active.val_accuracy - settings.MODEL_PROMOTION_TOLERANCE
+    ):
+        return False
+    if active is not None:
+        active.status = ModelVersion.Status.RETIRED
+        active.save(update_fields=["status"])
+    version.status = ModelVersion.Status.ACTIVE
+    version.activated_at = timezone.now()
+    version.save(update_fields=["status", "activated_at"])
+    return True
+
+
+@transaction.atomic
+def model_version_rollback() -> ModelVersion:
+    """Put the previously active version back in service; the current one becomes a candidate again."""
+    active = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).first()
+    if active is None:
+        raise NoActiveModel("There is no active model to roll back.")
+    previous = (
+        ModelVersion.objects.select_for_update()
+        .filter(status=ModelVersion.Status.RETIRED, activated_at__isnull=False)
+        .order_by("-activated_at")
+        .first()
+    )
+    if previous is None:
+        raise NothingToRollBackTo(f"v{active.version} is the only version that has been active.")
+    active.status = ModelVersion.Status.CANDIDATE
+    active.save(update_fields=["status"])
+    previous.status = ModelVersion.Status.ACTIVE
+    previous.activated_at = timezone.now()
+    previous.save(update_fields=["status", "activated_at"])
+    return previous
+
+
+def retrain_if_enough_labels() -> TrainingRun | None:
+    """The scheduled check: queue a retrain once enough images gained a label since the active model's data."""
+    _fail_stale_runs()
+    active = model_version_active()
+    gained = labels_gained_since(active.data_snapshot_at if active else None)
+    if gained < settings.RETRAIN_MIN_NEW_LABELS:
+        return None
+    try:
+        return training_run_request(triggered_by=f"schedule ({gained} new labels)")
+    except TrainingAlreadyRunning:
+        return None
+
+
+def _fail_stale_runs() -> None:
+    cutoff = timezone.now() - timedelta(minutes=settings.TRAINING_STALE_MINUTES)
+    for run in TrainingRun.objects.filter(state=TrainingRun.State.RUNNING, updated_at__lt=cutoff):
+        _training_run_fail(run.pk, "No progress reported for too long: the training worker is gone.")

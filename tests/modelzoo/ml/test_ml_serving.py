@@ -1,0 +1,149 @@
+import io
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from modelzoo.ml import export, serving, training
+from quiz.demo_images import make_demo_image
+
+SIZE = 32
+
+
+def _jpeg(label: str, seed: int) -> bytes:
+    buffer = io.BytesIO()
+    make_demo_image(label, seed=seed, size=(64, 48)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def trained_onnx(tmp_path_factory):
+    """A tiny model trained on the synthetic photos, exported like the real one."""
+    train = [(_jpeg("corrosion" if i % 2 else "no_corrosion", i), i % 2) for i in range(40)]
+    val = [(_jpeg("corrosion" if i % 2 else "no_corrosion", 500 + i), i % 2) for i in range(12)]
+    config = training.TrainConfig(
+        epochs=6, batch_size=8, width=4, input_size=SIZE, lr=3e-3, warmup_epochs=0.5, progress=False, seed=3
+    )
+    result = training.train(train, val, config)
+    path = tmp_path_factory.mktemp("serving") / "model.onnx"
+    export.export_onnx(training.model_from_result(result), path, input_size=SIZE)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    serving.clear_classifier_cache()
+    yield
+    serving.clear_classifier_cache()
+
+
+def test_it_classifies_generated_photos(trained_onnx):
+    classifier = serving.OnnxClassifier(trained_onnx)
+    labels = ["corrosion", "no_corrosion"] * 5
+    images = [_jpeg(label, 900 + i) for i, label in enumerate(labels)]
+
+    predictions = classifier.classify(images)
+
+    assert [p.label for p in predictions].count("corrosion") >= 1
+    assert sum(p.label == label for p, label in zip(predictions, labels)) >= 8
+    for p in predictions:
+        assert 0.0 <= p.probability <= 1.0
+        assert p.label == ("corrosion" if p.probability >= 0.5 else "no_corrosion")
+        assert p.cam.shape == (1, 1)  # 32 px input, five 2x2 pools
+
+
+def test_it_accepts_pil_images_paths_and_empty_batches(trained_onnx, tmp_path):
+    classifier = serving.OnnxClassifier(trained_onnx)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(_jpeg("corrosion", 1))
+
+    from_path, from_image = classifier.classify([path, Image.open(path)])
+
+    assert from_path.probability == pytest.approx(from_image.probability, abs=1e-6)
+    assert classifier.classify([]) == []
+
+
+def test_it_returns_the_cam_at_feature_resolution(tmp_path):
+    model = training.build_model(training.TrainConfig(width=4)).eval()
+    path = export.export_onnx(model, tmp_path / "m.onnx", input_size=96)
+
+    (prediction,) = serving.OnnxClassifier(path).classify([_jpeg("corrosion", 2)])
+
+    assert prediction.cam.shape == (3, 3)
+    assert prediction.cam.dtype == np.float32
+    assert prediction.cam.min() == 0.0 and prediction.cam.max() == pytest.approx(1.0)
+
+
+def test_it_agrees_with_pytorch_probabilities(tmp_path):
+    torch.manual_seed(1)
+    model = training.build_model(training.TrainConfig(width=4)).eval()
+    path = export.export_onnx(model, tmp_path / "m.onnx", input_size=SIZE)
+    image = _jpeg("corrosion", 3)
+
+    (prediction,) = serving.OnnxClassifier(path).classify([image])
+
+    from modelzoo.ml import preprocessing
+
+    batch = torch.from_numpy(preprocessing.to_model_batch([preprocessing.load_rgb(image)], SIZE))
+    with torch.inference_mode():
+        expected = torch.softmax(model(batch), dim=1)[0, 1].item()
+    assert prediction.probability == pytest.approx(expected, abs=1e-5)
+
+
+def test_it_creates_the_session_once_per_model_version(trained_onnx, tmp_path, monkeypatch):
+    built = []
+    real = serving.OnnxClassifier
+
+    def counting(path):
+        built.append(path)
+        return real(path)
+
+    monkeypatch.setattr(serving, "OnnxClassifier", counting)
+
+    first = serving.get_classifier(trained_onnx, "sha-a")
+    again = serving.get_classifier(trained_onnx, "sha-a")
+    refreshed = serving.get_classifier(trained_onnx, "sha-b")
+
+    assert first is again
+    assert refreshed is not first
+    assert len(built) == 2
+
+
+def test_it_renders_a_heatmap_overlay_of_the_photo_size():
+    photo = make_demo_image("corrosion", seed=5, size=(120, 80))
+    cam = np.array([[0.0, 1.0], [0.0, 0.0]], dtype=np.float32)
+
+    overlay = serving.render_heatmap_overlay(photo, cam)
+
+    assert overlay.size == photo.size and overlay.mode == "RGB"
+    pixels = np.asarray(overlay, dtype=int)
+    original = np.asarray(photo, dtype=int)
+    # Hot corner (top right) is tinted; the cold corner (bottom left) is left as it was.
+    assert np.abs(pixels[:10, -10:] - original[:10, -10:]).mean() > 20
+    assert np.abs(pixels[-10:, :10] - original[-10:, :10]).mean() < 2
+
+
+def test_it_classifies_without_importing_torch(trained_onnx):
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from modelzoo.ml import serving
+        from quiz.demo_images import make_demo_image
+        (p,) = serving.get_classifier({str(trained_onnx)!r}, "sha").classify([make_demo_image("corrosion", seed=1)])
+        assert p.label in ("corrosion", "no_corrosion")
+        loaded = sorted(m for m in sys.modules if m == "torch" or m.startswith("torch."))
+        assert not loaded, loaded
+        """
+    )
+
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=_repo_root(), timeout=60)
+
+
+def _repo_root() -> str:
+    import pathlib
+
+    return str(pathlib.Path(serving.__file__).resolve().parents[2])

@@ -1,0 +1,50 @@
+import pytest
+from django.contrib.auth.models import User
+
+from factories import make_model_version
+from modelzoo.models import ModelVersion, TrainingRun
+from modelzoo.services import model_version_promote
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
+    return client
+
+
+def test_it_shows_versions_with_accuracy_and_confusion_matrix(admin_client):
+    version = make_model_version(version=1, val_accuracy=0.875)
+    assert "87.50%" in admin_client.get("/admin/modelzoo/modelversion/").content.decode()
+    detail = admin_client.get(f"/admin/modelzoo/modelversion/{version.pk}/change/").content.decode()
+    assert "true \\ predicted" in detail and "val acc." in detail
+
+
+def test_it_promotes_and_rolls_back_with_admin_actions(admin_client):
+    first = make_model_version(version=1, val_accuracy=0.9)
+    model_version_promote(version_id=first.pk)
+    worse = make_model_version(version=2, val_accuracy=0.5)
+    admin_client.post("/admin/modelzoo/modelversion/", {"action": "promote", "_selected_action": [worse.pk]})
+    assert ModelVersion.objects.get(pk=worse.pk).status == "active"
+    admin_client.post("/admin/modelzoo/modelversion/", {"action": "rollback", "_selected_action": [worse.pk]})
+    assert dict(ModelVersion.objects.values_list("version", "status")) == {1: "active", 2: "candidate"}
+
+
+def test_it_queues_a_retrain_from_the_admin(admin_client, django_capture_on_commit_callbacks):
+    version = make_model_version(version=1, val_accuracy=0.9)
+    with django_capture_on_commit_callbacks() as callbacks:
+        admin_client.post("/admin/modelzoo/modelversion/", {"action": "retrain", "_selected_action": [version.pk]})
+    assert TrainingRun.objects.filter(state="queued", triggered_by="user:admin").count() == 1
+    assert len(callbacks) == 1
+
+
+def test_it_hides_model_actions_from_staff_without_permissions(client):
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_modelversion"))
+    client.force_login(user)
+    version = make_model_version(version=1, val_accuracy=0.9)
+    client.post("/admin/modelzoo/modelversion/", {"action": "promote", "_selected_action": [version.pk]})
+    assert ModelVersion.objects.get(pk=version.pk).status == "candidate"

@@ -1,0 +1,78 @@
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
+
+from factories import make_model_version
+from modelzoo.models import TrainingRun
+from modelzoo.setup import RESEARCHERS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cast():
+    """The fixed cast: anonymous, a volunteer with an account, staff, a researcher."""
+    volunteer = User.objects.create_user("volunteer", password="pw")
+    staff = User.objects.create_user("staff", password="pw", is_staff=True)
+    researcher = User.objects.create_user("researcher", password="pw")
+    researcher.groups.add(Group.objects.get(name=RESEARCHERS))
+
+    def client_for(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return {
+        "anonymous": client_for(None),
+        "volunteer": client_for(volunteer),
+        "staff": client_for(staff),
+        "researcher": client_for(researcher),
+    }
+
+
+@pytest.mark.parametrize("who,status", [("anonymous", 401), ("volunteer", 403), ("staff", 200), ("researcher", 200)])
+def test_it_lists_versions_with_metrics_to_researchers_and_staff_only(cast, who, status):
+    make_model_version(version=1, val_accuracy=0.81)
+    response = cast[who].get("/api/models/")
+    assert response.status_code == status
+    if status == 200:
+        (version,) = response.json()["results"]
+        assert version["version"] == 1 and version["val_accuracy"] == 0.81
+        assert version["confusion"] == [[2, 0], [0, 2]]
+        assert len(version["onnx_sha256"]) == 64
+
+
+@pytest.mark.parametrize("who,status", [("anonymous", 401), ("volunteer", 403), ("staff", 202), ("researcher", 202)])
+def test_it_lets_only_researchers_and_staff_trigger_a_retrain(cast, who, status, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = cast[who].post("/api/models/retrain/", {"epochs": 2}, format="json")
+    assert response.status_code == status
+    if status == 202:
+        run = TrainingRun.objects.get()
+        assert response.json()["id"] == run.pk and response.json()["state"] == "queued"
+        assert run.config == {"epochs": 2} and run.triggered_by == f"user:{who}"
+        assert len(callbacks) == 1
+    else:
+        assert not TrainingRun.objects.exists() and callbacks == []
+
+
+def test_it_answers_401_to_wrong_basic_credentials():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Basic bm9ib2R5Om5vcGU=")
+    assert client.post("/api/models/retrain/").status_code == 401
+
+
+def test_it_refuses_a_second_retrain_while_one_is_open_with_409(cast, django_capture_on_commit_callbacks):
+    TrainingRun.objects.create(triggered_by="schedule", state=TrainingRun.State.RUNNING)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = cast["staff"].post("/api/models/retrain/", {}, format="json")
+    assert response.status_code == 409
+    assert "already running" in response.json()["detail"]
+    assert TrainingRun.objects.count() == 1 and callbacks == []
+
+
+def test_it_validates_retrain_input(cast):
+    assert cast["staff"].post("/api/models/retrain/", {"epochs": 0}, format="json").status_code == 400
+    assert cast["staff"].post("/api/models/retrain/", b"{oops", content_type="application/json").status_code == 400
+    assert not TrainingRun.objects.exists()

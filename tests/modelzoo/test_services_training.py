@@ -1,0 +1,133 @@
+"""Training end to end on tiny generated images, through the real services (1 epoch, small network)."""
+
+import numpy as np
+import pytest
+from django.core.files.storage import default_storage
+
+from factories import make_image, make_model_version
+from modelzoo.inference import classifier_for
+from modelzoo.models import ModelVersion, TrainingRun
+from modelzoo.selectors import model_version_active
+from modelzoo.services import model_version_promote, retrain_if_enough_labels, training_run_execute, training_run_request
+from quiz.demo_images import make_demo_image
+from quiz.models import Image, Label, Split
+
+pytestmark = pytest.mark.django_db
+TINY = {"epochs": 1, "width": 4, "input_size": 32, "batch_size": 8, "progress": False}
+
+
+@pytest.fixture
+def labelled_pool():
+    for i in range(12):
+        make_image(label=Label.CORROSION if i % 2 else Label.NO_CORROSION)
+    for i in range(6):
+        make_image(split=Split.VALIDATION, label=Label.CORROSION if i % 2 else Label.NO_CORROSION)
+
+
+def test_it_trains_registers_and_activates_a_first_version_that_classifies(labelled_pool):
+    run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
+    version = training_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.state == TrainingRun.State.DONE and run.finished_at is not None
+    assert run.epoch == 1 and len(run.history) == 1
+    assert version.status == ModelVersion.Status.ACTIVE
+    assert (version.n_train_images, version.n_val_images) == (12, 6)
+    assert 0.0 <= version.val_accuracy <= 1.0
+    assert sum(map(sum, version.confusion)) == 6
+    assert version.hyperparameters["lr"] > 0 and version.device == "cpu"
+    assert default_storage.exists(version.onnx.name) and default_storage.exists(version.checkpoint.name)
+
+    predictions = classifier_for(version).classify([make_demo_image(Label.CORROSION, seed=5)])
+    assert predictions[0].label in (Label.CORROSION, Label.NO_CORROSION)
+    assert 0.0 <= predictions[0].probability <= 1.0
+    assert np.isfinite(predictions[0].cam).all()
+
+
+def test_it_never_trains_on_validation_or_unlabelled_or_excluded_images(labelled_pool):
+    make_image(label=None)
+    make_image(label=Label.CORROSION, excluded=True)
+    run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
+    version = training_run_execute(run_id=run.pk)
+    assert version.n_train_images == 12
+
+
+def test_it_marks_a_crashed_run_failed_and_leaves_the_active_model_alone(labelled_pool):
+    active = make_model_version(version=1, val_accuracy=0.7)
+    model_version_promote(version_id=active.pk)
+    broken = Image.objects.filter(split=Split.TRAIN).first()
+    default_storage.delete(broken.file.name)  # the trainer will fail to read it
+
+    run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
+    assert training_run_execute(run_id=run.pk) is None
+    run.refresh_from_db()
+    assert run.state == TrainingRun.State.FAILED
+    assert "Error" in run.error
+    assert model_version_active().pk == active.pk
+    assert ModelVersion.objects.count() == 1
+    assert len(default_storage.listdir("models")[1]) == 2  # only v1's files, nothing half-written
+
+
+def test_it_fails_a_run_with_an_unknown_configuration_key(labelled_pool, settings):
+    settings.TRAINING_CONFIG = {"epochz": 3}
+    run = training_run_request(triggered_by="test", enqueue=False)
+    training_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.state == TrainingRun.State.FAILED and "epochz" in run.error
+
+
+def test_it_fails_clearly_without_validation_images():
+    make_image(label=Label.CORROSION)
+    run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
+    training_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.state == TrainingRun.State.FAILED
+    assert "expert-labelled validation images" in run.error
+
+
+def test_it_is_idempotent_for_a_finished_run(labelled_pool):
+    run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
+    training_run_execute(run_id=run.pk)
+    assert training_run_execute(run_id=run.pk) is None
+    assert ModelVersion.objects.count() == 1
+
+
+def test_it_fails_a_run_redelivered_after_its_worker_died(labelled_pool):
+    run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
+    TrainingRun.objects.filter(pk=run.pk).update(state=TrainingRun.State.RUNNING)
+    assert training_run_execute(run_id=run.pk) is None
+    run.refresh_from_db()
+    assert run.state == TrainingRun.State.FAILED and "stopped mid-run" in run.error
+    training_run_request(triggered_by="test", enqueue=False)  # the next trigger works
+
+
+def test_it_queues_a_retrain_only_over_the_label_threshold(settings, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    settings.RETRAIN_MIN_NEW_LABELS = 3
+    version = make_model_version(version=1, val_accuracy=0.7, data_snapshot_at=timezone.now())
+    model_version_promote(version_id=version.pk)
+    make_image(label=Label.CORROSION)
+    make_image(label=Label.NO_CORROSION)
+    make_image(split=Split.VALIDATION)  # validation labels do not count
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert retrain_if_enough_labels() is None
+    assert callbacks == [] and TrainingRun.objects.filter(state="queued").count() == 0
+
+    make_image(label=Label.CORROSION)
+    with django_capture_on_commit_callbacks() as callbacks:
+        run = retrain_if_enough_labels()
+        assert retrain_if_enough_labels() is None  # already queued: no duplicate
+    assert run.state == TrainingRun.State.QUEUED and "schedule" in run.triggered_by
+    assert len(callbacks) == 1
+
+
+def test_it_fails_runs_that_stopped_reporting(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = TrainingRun.objects.create(triggered_by="test", state=TrainingRun.State.RUNNING)
+    TrainingRun.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    retrain_if_enough_labels()
+    run.refresh_from_db()
+    assert run.state == TrainingRun.State.FAILED
