@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("quiz.urls")),
     path("", include("modelzoo.urls")),
+    path("", include("uploads.urls")),
 ]
 
 if settings.DEBUG:

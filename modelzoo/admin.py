@@ -17,7 +17,7 @@ def confusion_table(confusion: list[list[int]]):
         ((names[i], row[0], row[1]) for i, row in enumerate(confusion)),
     )
     return format_html(
-        '<table><tr><th>true \\ predicted</th><th>{}</th><th>{}</th></tr>{}</table>', names[0], names[1], rows
+        "<table><tr><th>true \\ predicted</th><th>{}</th><th>{}</th></tr>{}</table>", names[0], names[1], rows
     )
 
 
@@ -39,7 +39,8 @@ def history_table(history: list[dict]):
         ),
     )
     return format_html(
-        "<table><tr><th>epoch</th><th>train loss</th><th>train acc.</th><th>val loss</th><th>val acc.</th></tr>{}</table>",
+        "<table><tr><th>epoch</th><th>train loss</th><th>train acc.</th><th>val loss</th><th>val acc.</th></tr>"
+        "{}</table>",
         rows,
     )
 

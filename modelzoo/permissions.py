@@ -2,7 +2,12 @@ from rest_framework.permissions import BasePermission
 
 
 def can_trigger_training(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and (user.is_staff or user.has_perm("modelzoo.trigger_training")))
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_staff or user.has_perm("modelzoo.trigger_training"))
+    )
 
 
 def can_view_models(user) -> bool:

@@ -34,7 +34,17 @@ class ModelVersionOutput(serializers.ModelSerializer):
 class TrainingRunOutput(serializers.ModelSerializer):
     class Meta:
         model = TrainingRun
-        fields = ["id", "state", "triggered_by", "epoch", "epochs_total", "created_at", "started_at", "finished_at", "error"]
+        fields = [
+            "id",
+            "state",
+            "triggered_by",
+            "epoch",
+            "epochs_total",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "error",
+        ]
 
 
 class RetrainInput(serializers.Serializer):

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from modelzoo.errors import NoActiveModel, NoTrainingData, NothingToRollBackTo, TrainingAlreadyRunning
+from modelzoo.errors import NoActiveModel, NothingToRollBackTo, NoTrainingData, TrainingAlreadyRunning
 from modelzoo.models import ModelVersion, TrainingRun
 from modelzoo.selectors import labels_gained_since, model_version_active, training_data, training_run_open
 
@@ -97,9 +97,7 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
 
     def on_epoch(metrics: dict) -> None:
         history.append(metrics)
-        TrainingRun.objects.filter(pk=run.pk).update(
-            epoch=len(history), history=history, updated_at=timezone.now()
-        )
+        TrainingRun.objects.filter(pk=run.pk).update(epoch=len(history), history=history, updated_at=timezone.now())
 
     result = train(data.train, data.validation, config, on_epoch=on_epoch)
     model = model_from_result(result)

@@ -6,6 +6,8 @@ post_migrate has run; both are created once and then left for admins to edit.
 
 from django.conf import settings
 
+from corrosiondetector.schedules import ensure_periodic_task
+
 RESEARCHERS = "Researchers"
 RESEARCHER_PERMISSIONS = [
     ("modelzoo", "trigger_training"),
@@ -20,23 +22,22 @@ SCHEDULE_NAME = "Retrain when enough new labels"
 
 def ensure_defaults(sender=None, using="default", **kwargs) -> None:
     from django.contrib.auth.models import Group, Permission
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     group, _ = Group.objects.using(using).get_or_create(name=RESEARCHERS)
     for app_label, codename in RESEARCHER_PERMISSIONS:
-        permission = Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename).first()
+        permission = (
+            Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename).first()
+        )
         if permission is not None:
             group.permissions.add(permission)
 
-    if not PeriodicTask.objects.using(using).filter(name=SCHEDULE_NAME).exists():
-        every, _ = IntervalSchedule.objects.using(using).get_or_create(
-            every=settings.RETRAIN_CHECK_MINUTES, period=IntervalSchedule.MINUTES
-        )
-        PeriodicTask.objects.using(using).create(
-            name=SCHEDULE_NAME,
-            task="modelzoo.tasks.retrain_if_enough_labels",
-            interval=every,
-            queue="default",
-            description="Queues a training run once RETRAIN_MIN_NEW_LABELS images gained a label "
-            "since the active model's training data was taken.",
-        )
+    ensure_periodic_task(
+        name=SCHEDULE_NAME,
+        task="modelzoo.tasks.retrain_if_enough_labels",
+        every=settings.RETRAIN_CHECK_MINUTES,
+        period="minutes",
+        queue="default",
+        description="Queues a training run once RETRAIN_MIN_NEW_LABELS images gained a label "
+        "since the active model's training data was taken.",
+        using=using,
+    )

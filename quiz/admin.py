@@ -88,9 +88,11 @@ class ImageAdmin(admin.ModelAdmin):
         "created_at",
         "random_key",
     ]
-    fields = ["preview", "file", "split", "source", "original_name", "imported_label", "expert_label"] + [
-        f for f in readonly_fields if f != "preview"
-    ] + ["excluded", "excluded_reason"]
+    fields = (
+        ["preview", "file", "split", "source", "original_name", "imported_label", "expert_label"]
+        + [f for f in readonly_fields if f != "preview"]
+        + ["excluded", "excluded_reason"]
+    )
     actions = ["mark_corrosion", "mark_no_corrosion"]
     show_full_result_count = False
     list_per_page = 50

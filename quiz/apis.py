@@ -39,9 +39,7 @@ class RoundApi(PublicApi):
             {
                 "round": round_token_make(voter_key=key, image_ids=[image.id for image in images]),
                 "question": settings.QUIZ_QUESTION,
-                "images": [
-                    {"id": image.id, "url": request.build_absolute_uri(image.file.url)} for image in images
-                ],
+                "images": [{"id": image.id, "url": request.build_absolute_uri(image.file.url)} for image in images],
             }
         )
 
@@ -65,9 +63,7 @@ class RoundApi(PublicApi):
 class VoterApi(PublicApi):
     def get(self, request):
         voter = voter_get(key=voter_key(request))
-        return Response(
-            {"expertise": voter.expertise if voter else "", "votes_cast": voter.votes_cast if voter else 0}
-        )
+        return Response({"expertise": voter.expertise if voter else "", "votes_cast": voter.votes_cast if voter else 0})
 
     def put(self, request):
         payload = ExpertiseInput(data=request.data)

@@ -57,4 +57,3 @@ def ip_hash(request: HttpRequest) -> str:
     """HMAC of the client address: lets us spot abuse from one address without storing it."""
     key = hashlib.sha256(("ip-hash:" + settings.SECRET_KEY).encode()).digest()
     return hmac.new(key, client_ip(request).encode(), hashlib.sha256).hexdigest()
-

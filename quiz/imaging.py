@@ -13,13 +13,21 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image as PILImage
+from PIL import ImageOps
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
 class InvalidImage(ValueError):
-    """The bytes are not an image we accept; the message is safe to show to the user."""
+    """The bytes are not an image we accept; the message is safe to show to the user.
+
+    `code` says why: empty, unsupported (not JPEG/PNG/WebP), corrupt, or too_large (pixels).
+    """
+
+    def __init__(self, message: str, code: str = "corrupt"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class ImageInfo:
 
 def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
     if not data:
-        raise InvalidImage("The file is empty.")
+        raise InvalidImage("The file is empty.", code="empty")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
@@ -44,7 +52,8 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
                 width, height = img.size
                 if width * height > max_pixels:
                     raise InvalidImage(
-                        f"The image is too large: {width}×{height} pixels (at most {max_pixels:,} pixels)."
+                        f"The image is too large: {width}×{height} pixels (at most {max_pixels:,} pixels).",
+                        code="too_large",
                     )
                 image_format = img.format
                 # load() decodes every pixel: truncated or corrupt data fails here, not later.
@@ -52,14 +61,54 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
     except InvalidImage:
         raise
     except PILImage.UnidentifiedImageError:
-        raise InvalidImage("The file is not a JPEG, PNG or WebP image.") from None
+        raise InvalidImage("The file is not a JPEG, PNG or WebP image.", code="unsupported") from None
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
-        raise InvalidImage("The image is too large to decode safely.") from None
+        raise InvalidImage("The image is too large to decode safely.", code="too_large") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InvalidImage(f"The image could not be decoded ({exc.__class__.__name__}).") from None
     if image_format not in ALLOWED_FORMATS:
-        raise InvalidImage("The file is not a JPEG, PNG or WebP image.")
+        raise InvalidImage("The file is not a JPEG, PNG or WebP image.", code="unsupported")
     return ImageInfo(format=image_format, width=width, height=height, sha256=sha256_of(data))
+
+
+@dataclass(frozen=True)
+class CleanedImage:
+    data: bytes
+    info: ImageInfo
+
+
+def clean_photo(data: bytes, *, max_pixels: int, max_side: int, quality: int = 90) -> CleanedImage:
+    """Check an untrusted photo, then re-encode it so that nothing but pixels survives.
+
+    EXIF orientation is applied first (so the picture looks as the phone showed it),
+    then the image is converted to RGB, shrunk to `max_side` and saved as a fresh JPEG
+    without EXIF, GPS, ICC or text chunks.
+    """
+    inspect_image(data, max_pixels=max_pixels)
+    try:
+        with PILImage.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
+            img = ImageOps.exif_transpose(img)
+            img = _flatten_to_rgb(img)
+            img.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            img.save(buffer, format="JPEG", quality=quality, optimize=True)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InvalidImage(f"The image could not be decoded ({exc.__class__.__name__}).") from None
+    cleaned = buffer.getvalue()
+    width, height = img.size
+    return CleanedImage(
+        data=cleaned, info=ImageInfo(format="JPEG", width=width, height=height, sha256=sha256_of(cleaned))
+    )
+
+
+def _flatten_to_rgb(img: PILImage.Image) -> PILImage.Image:
+    # Transparent pixels become white rather than whatever colour the encoder left behind them.
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = PILImage.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return img.convert("RGB")
 
 
 def sha256_of(data: bytes) -> str:

@@ -126,6 +126,15 @@ class Image(models.Model):
         self.vote_count = self.votes_yes + self.votes_no
         self.refresh_crowd_label(min_votes=min_votes)
 
+    def withdraw_vote(self, *, corrosion: bool, min_votes: int) -> None:
+        """Take back one vote (a voter changing their mind). The caller holds the row lock."""
+        if corrosion:
+            self.votes_yes -= 1
+        else:
+            self.votes_no -= 1
+        self.vote_count = self.votes_yes + self.votes_no
+        self.refresh_crowd_label(min_votes=min_votes)
+
     def refresh_crowd_label(self, *, min_votes: int) -> None:
         if self.vote_count < min_votes or self.votes_yes == self.votes_no:
             # Below the threshold, or a tie: undecided until more votes break it.
@@ -137,15 +146,12 @@ class Image(models.Model):
         self.refresh_effective_label()
 
     def refresh_effective_label(self) -> None:
-        for label, source in (
+        by_precedence = [
             (self.expert_label, LabelSource.EXPERT),
             (self.crowd_label, LabelSource.CROWD),
             (self.imported_label, LabelSource.IMPORTED),
-        ):
-            if label:
-                break
-        else:
-            label, source = None, None
+        ]
+        label, source = next(((lab, src) for lab, src in by_precedence if lab), (None, None))
         if (label, source) != (self.effective_label, self.label_source):
             self.effective_label, self.label_source = label, source
             self.labelled_at = timezone.now() if label else None

@@ -60,8 +60,7 @@ def vote_cast(
         raise RoundInvalid("Some images of this round no longer exist; please take a new round.")
 
     votes = [
-        Vote(voter=voter, image=image, corrosion=image.id in ticked, expertise=voter.expertise)
-        for image in images
+        Vote(voter=voter, image=image, corrosion=image.id in ticked, expertise=voter.expertise) for image in images
     ]
     try:
         with transaction.atomic():
@@ -81,6 +80,26 @@ def vote_cast(
         votes_cast=F("votes_cast") + len(votes), ip_hash=ip_hash or voter.ip_hash, last_seen_at=timezone.now()
     )
     return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast + len(votes))
+
+
+@transaction.atomic
+def vote_set(*, voter_key: uuid.UUID, image_id: int, corrosion: bool, ip_hash: str = "") -> Vote:
+    """Record or change one voter's vote on one image outside a quiz round (an uploader's own photo)."""
+    voter, _ = Voter.objects.get_or_create(key=voter_key, defaults={"ip_hash": ip_hash})
+    image = Image.objects.select_for_update().get(pk=image_id)
+    vote = Vote.objects.filter(voter=voter, image=image).first()
+    if vote is not None and vote.corrosion == corrosion:
+        return vote
+    if vote is not None:
+        image.withdraw_vote(corrosion=vote.corrosion, min_votes=settings.QUIZ_MIN_VOTES)
+        vote.corrosion = corrosion
+        vote.save(update_fields=["corrosion"])
+    else:
+        vote = Vote.objects.create(voter=voter, image=image, corrosion=corrosion, expertise=voter.expertise)
+        Voter.objects.filter(pk=voter.pk).update(votes_cast=F("votes_cast") + 1, last_seen_at=timezone.now())
+    image.record_vote(corrosion=corrosion, min_votes=settings.QUIZ_MIN_VOTES)
+    image.save(update_fields=COUNTER_FIELDS + LABEL_FIELDS)
+    return vote
 
 
 def _voter_touch(*, key: uuid.UUID, ip_hash: str) -> Voter:
@@ -176,4 +195,3 @@ def image_import(
             default_storage.delete(name)
         raise
     return ImportOutcome(image=image, created=True)
-

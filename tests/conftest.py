@@ -84,8 +84,23 @@ def start_worker(redis_url, media_root):
             **env,
         }
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "corrosiondetector", "worker", "-Q", queues, "--pool", "solo",
-             "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "corrosiondetector",
+                "worker",
+                "-Q",
+                queues,
+                "--pool",
+                "solo",
+                "--loglevel",
+                "WARNING",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
             cwd=ROOT,
             env=environment,
             stdout=subprocess.PIPE,
@@ -114,3 +129,48 @@ def real_broker(redis_url):
     app.conf.task_always_eager = False
     yield app
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx_model() -> bytes:
+    """A real (untrained, tiny) exported network: serving code runs on it exactly as on a real one."""
+    import tempfile
+
+    from modelzoo.ml.export import export_onnx
+    from modelzoo.ml.network import CorrosionNet
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "tiny.onnx")
+        export_onnx(CorrosionNet(width=4).eval(), path, input_size=32)
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
+@pytest.fixture
+def active_model(db, tiny_onnx_model):
+    from django.utils import timezone
+
+    from modelzoo.models import TrainingRun
+    from modelzoo.services import model_version_promote, model_version_register
+
+    run = TrainingRun.objects.create(triggered_by="test", state=TrainingRun.State.RUNNING)
+    result = {
+        "config": {"width": 4, "input_size": 32},
+        "n_train": 1,
+        "n_val": 1,
+        "history": [],
+        "best_epoch": 1,
+        "epochs": 1,
+        "val_accuracy": 0.5,
+        "precision": {},
+        "recall": {},
+        "confusion": [[1, 0], [0, 0]],
+        "wall_seconds": 0.1,
+        "device": "cpu",
+    }
+    version = model_version_register(
+        run=run, result=result, onnx=tiny_onnx_model, checkpoint=b"-", n_votes=0, snapshot_at=timezone.now()
+    )
+    model_version_promote(version_id=version.pk)
+    version.refresh_from_db()
+    return version

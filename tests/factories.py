@@ -87,7 +87,11 @@ def make_model_version(*, version: int, val_accuracy: float, status: str = "cand
         "device": "cpu",
     }
     created = model_version_register(
-        run=run, result=result, onnx=f"onnx-{version}".encode(), checkpoint=b"pt", n_votes=0,
+        run=run,
+        result=result,
+        onnx=f"onnx-{version}".encode(),
+        checkpoint=b"pt",
+        n_votes=0,
         snapshot_at=fields.pop("data_snapshot_at", timezone.now()),
     )
     assert created.version == version

@@ -147,6 +147,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = (Queue("default"), Queue("inference"), Queue("training"))
 CELERY_TASK_ROUTES = {
     "modelzoo.tasks.retrain_if_enough_labels": {"queue": "default"},
+    "uploads.tasks.requeue_stuck_uploads": {"queue": "default"},
     "uploads.tasks.*": {"queue": "inference"},
     "modelzoo.tasks.*": {"queue": "training"},
 }
@@ -174,9 +175,7 @@ REST_FRAMEWORK = {
 # --- Quiz ----------------------------------------------------------------------------------------------
 QUIZ_MIN_VOTES = env_int("QUIZ_MIN_VOTES", 5, minimum=1)
 QUIZ_ROUND_SIZE = env_int("QUIZ_ROUND_SIZE", 4, minimum=1, maximum=20)
-QUIZ_QUESTION = env_str(
-    "QUIZ_QUESTION", "Please select the images in which you see any signs of corrosion."
-)
+QUIZ_QUESTION = env_str("QUIZ_QUESTION", "Please select the images in which you see any signs of corrosion.")
 QUIZ_ROUND_MAX_AGE = env_int("QUIZ_ROUND_MAX_AGE", 6 * 3600, minimum=10)
 # Share of rounds that carry one expert-labelled validation image as a gold question.
 QUIZ_GOLD_RATE = env_float("QUIZ_GOLD_RATE", 0.1, minimum=0.0, maximum=1.0)
@@ -199,6 +198,22 @@ TRAINING_DEVICE = env_choice("TRAINING_DEVICE", "auto", ("auto", "cpu", "cuda"))
 TRAINING_CONFIG = env_json_object("TRAINING_CONFIG", {})
 # A running training run that has not reported progress for this long is taken for dead.
 TRAINING_STALE_MINUTES = env_int("TRAINING_STALE_MINUTES", 60, minimum=1)
+
+# --- Uploads ----------------------------------------------------------------------------------------
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Uploads are re-encoded no larger than this (longest side, pixels): enough to judge, cheap to serve.
+UPLOAD_MAX_SIDE = env_int("UPLOAD_MAX_SIDE", 1600, minimum=64)
+UPLOAD_RATE_PER_VOTER = env_int("UPLOAD_RATE_PER_VOTER", 20, minimum=0)
+UPLOAD_RATE_PER_IP = env_int("UPLOAD_RATE_PER_IP", 120, minimum=0)
+UPLOAD_MAX_RETRIES = env_int("UPLOAD_MAX_RETRIES", 3, minimum=0)
+# An upload still queued or running after this many seconds is handed to the inference queue
+# again (its message may have died with a worker or a broker restart).
+UPLOAD_REQUEUE_AFTER = env_int("UPLOAD_REQUEUE_AFTER", 60, minimum=1)
+# Fault-injection only: makes each inference take this long, so tests can kill a worker mid-task.
+INFERENCE_DELAY_SECONDS = env_float("INFERENCE_DELAY_SECONDS", 0.0, minimum=0.0, maximum=600.0)
+# Requests over this size never reach a view (Django reads no more of them).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1
 
 SEED_IMAGES_DIR = env_str("SEED_IMAGES_DIR")
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)

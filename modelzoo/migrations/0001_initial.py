@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,69 +15,116 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='TrainingRun',
+            name="TrainingRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('slot', models.CharField(default='training', editable=False, max_length=16)),
-                ('triggered_by', models.CharField(help_text='who or what asked for it: user:<name>, schedule, command', max_length=64)),
-                ('config', models.JSONField(blank=True, default=dict)),
-                ('promote', models.BooleanField(default=True, help_text='apply the promotion gate when training ends')),
-                ('epoch', models.PositiveIntegerField(default=0)),
-                ('epochs_total', models.PositiveIntegerField(default=0)),
-                ('history', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("slot", models.CharField(default="training", editable=False, max_length=16)),
+                (
+                    "triggered_by",
+                    models.CharField(
+                        help_text="who or what asked for it: user:<name>, schedule, command", max_length=64
+                    ),
+                ),
+                ("config", models.JSONField(blank=True, default=dict)),
+                ("promote", models.BooleanField(default=True, help_text="apply the promotion gate when training ends")),
+                ("epoch", models.PositiveIntegerField(default=0)),
+                ("epochs_total", models.PositiveIntegerField(default=0)),
+                ("history", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'permissions': [('trigger_training', 'Can trigger a retrain')],
+                "ordering": ["-created_at"],
+                "permissions": [("trigger_training", "Can trigger a retrain")],
             },
         ),
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(unique=True)),
-                ('status', models.CharField(choices=[('candidate', 'Candidate'), ('active', 'Active'), ('retired', 'Retired')], default='candidate', max_length=16)),
-                ('architecture', models.CharField(max_length=64)),
-                ('hyperparameters', models.JSONField(default=dict)),
-                ('n_train_images', models.PositiveIntegerField()),
-                ('n_val_images', models.PositiveIntegerField()),
-                ('n_votes', models.PositiveIntegerField(help_text='crowd votes recorded when training started')),
-                ('history', models.JSONField(default=list)),
-                ('best_epoch', models.PositiveIntegerField()),
-                ('epochs', models.PositiveIntegerField()),
-                ('val_accuracy', models.FloatField(help_text='accuracy on the expert-labelled validation set')),
-                ('precision', models.JSONField(default=dict)),
-                ('recall', models.JSONField(default=dict)),
-                ('confusion', models.JSONField(default=list, help_text='rows: true class, columns: predicted (no, yes)')),
-                ('training_seconds', models.FloatField()),
-                ('device', models.CharField(max_length=32)),
-                ('checkpoint', models.FileField(max_length=255, upload_to='models/')),
-                ('checkpoint_sha256', models.CharField(max_length=64)),
-                ('onnx', models.FileField(max_length=255, upload_to='models/')),
-                ('onnx_sha256', models.CharField(max_length=64)),
-                ('onnx_bytes', models.PositiveBigIntegerField()),
-                ('data_snapshot_at', models.DateTimeField(help_text='labels up to this moment were in the training data')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('training_run', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='model_version', to='modelzoo.trainingrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("candidate", "Candidate"), ("active", "Active"), ("retired", "Retired")],
+                        default="candidate",
+                        max_length=16,
+                    ),
+                ),
+                ("architecture", models.CharField(max_length=64)),
+                ("hyperparameters", models.JSONField(default=dict)),
+                ("n_train_images", models.PositiveIntegerField()),
+                ("n_val_images", models.PositiveIntegerField()),
+                ("n_votes", models.PositiveIntegerField(help_text="crowd votes recorded when training started")),
+                ("history", models.JSONField(default=list)),
+                ("best_epoch", models.PositiveIntegerField()),
+                ("epochs", models.PositiveIntegerField()),
+                ("val_accuracy", models.FloatField(help_text="accuracy on the expert-labelled validation set")),
+                ("precision", models.JSONField(default=dict)),
+                ("recall", models.JSONField(default=dict)),
+                (
+                    "confusion",
+                    models.JSONField(default=list, help_text="rows: true class, columns: predicted (no, yes)"),
+                ),
+                ("training_seconds", models.FloatField()),
+                ("device", models.CharField(max_length=32)),
+                ("checkpoint", models.FileField(max_length=255, upload_to="models/")),
+                ("checkpoint_sha256", models.CharField(max_length=64)),
+                ("onnx", models.FileField(max_length=255, upload_to="models/")),
+                ("onnx_sha256", models.CharField(max_length=64)),
+                ("onnx_bytes", models.PositiveBigIntegerField()),
+                (
+                    "data_snapshot_at",
+                    models.DateTimeField(help_text="labels up to this moment were in the training data"),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "training_run",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="model_version",
+                        to="modelzoo.trainingrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-version'],
+                "ordering": ["-version"],
             },
         ),
         migrations.AddConstraint(
-            model_name='trainingrun',
-            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ['queued', 'running'])), fields=('slot',), name='one_open_training_run'),
+            model_name="trainingrun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state__in", ["queued", "running"])), fields=("slot",), name="one_open_training_run"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('status',), name='one_active_model_version'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")), fields=("status",), name="one_active_model_version"
+            ),
         ),
     ]

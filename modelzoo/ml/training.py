@@ -51,6 +51,7 @@ class TrainConfig:
     augment: bool = True
     class_weighting: bool = True
     label_smoothing: float = 0.1
+    ema_decay: float = 0.0  # 0 = off; else validate and keep an exponential moving average of the weights
     amp: bool = True  # bfloat16 autocast, CUDA only; CPU always trains in float32
     channels_last: bool = True
     decode_workers: int = 0  # 0 = one thread per core; Pillow releases the GIL while decoding
@@ -215,6 +216,32 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps
     raise ValueError(f"unknown scheduler {config.scheduler!r}")
 
 
+class WeightAverage:
+    """Exponential moving average of the weights and batch-norm statistics.
+
+    Validation with noisy labels and a high learning rate swings from epoch to
+    epoch; the average is a smoother model to validate and keep.
+    """
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = decay
+        self.updates = 0
+        self.module = copy.deepcopy(model).eval()
+        for parameter in self.module.parameters():
+            parameter.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        # Ramp the decay up so the random initial weights are forgotten quickly.
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for ours, theirs in zip(self.module.state_dict().values(), model.state_dict().values(), strict=True):
+            if ours.dtype.is_floating_point:
+                ours.lerp_(theirs, 1 - decay)
+            else:
+                ours.copy_(theirs)
+
+
 def train_one_epoch(
     model: nn.Module,
     criterion: nn.Module,
@@ -227,6 +254,7 @@ def train_one_epoch(
     generator: torch.Generator,
     normalise: Normaliser,
     progress: tqdm | None = None,
+    average: WeightAverage | None = None,
 ) -> dict[str, float]:
     model.train()
     order = torch.randperm(len(labels), generator=generator)
@@ -250,6 +278,8 @@ def train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if average is not None:
+            average.update(model)
         if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
             scheduler.step()
         total_loss += loss.item() * len(index)
@@ -353,6 +383,8 @@ def _train(train_items, val_items, config, on_epoch, checkpoint_path, device, st
     weights = class_weights(train_labels).to(device) if config.class_weighting else None
     criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay else None
+    validated = average.module if average is not None else model
     steps_per_epoch = math.ceil(len(train_labels) / config.batch_size)
     scheduler = build_scheduler(optimizer, config, steps_per_epoch)
     normalise = Normaliser(device)
@@ -376,13 +408,14 @@ def _train(train_items, val_items, config, on_epoch, checkpoint_path, device, st
                 generator,
                 normalise,
                 bar,
+                average,
             )
-            val = evaluate(model, val_images, val_labels, config, device, normalise)
+            val = evaluate(validated, val_images, val_labels, config, device, normalise)
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step(val["val_loss"])
             if best is None or (val["val_acc"], -val["val_loss"]) > (best["val_acc"], -best["val_loss"]):
                 best = {"epoch": epoch, **val}
-                best_state = _cpu_copy(model.state_dict())
+                best_state = _cpu_copy(validated.state_dict())
             row = {
                 "epoch": epoch,
                 "epochs": config.epochs,

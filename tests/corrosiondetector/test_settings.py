@@ -33,7 +33,9 @@ def test_it_fails_loudly_on_a_malformed_value():
 
 def test_it_runs_tasks_in_process_without_a_broker():
     env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}
-    code = "import corrosiondetector.settings.base as s; print(s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'])"
+    code = (
+        "import corrosiondetector.settings.base as s; print(s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'])"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env={**env, "SECRET_KEY": "x"}, capture_output=True, text=True
     )

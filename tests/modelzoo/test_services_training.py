@@ -3,12 +3,17 @@
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
-
 from factories import make_image, make_model_version
+
 from modelzoo.inference import classifier_for
 from modelzoo.models import ModelVersion, TrainingRun
 from modelzoo.selectors import model_version_active
-from modelzoo.services import model_version_promote, retrain_if_enough_labels, training_run_execute, training_run_request
+from modelzoo.services import (
+    model_version_promote,
+    retrain_if_enough_labels,
+    training_run_execute,
+    training_run_request,
+)
 from quiz.demo_images import make_demo_image
 from quiz.models import Image, Label, Split
 

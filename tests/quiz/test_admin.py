@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import User
-
 from factories import VoteFactory, VoterFactory, make_image
+
 from quiz.models import Image, Label, LabelSource, Split
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ def admin_client(client):
 def test_it_lists_images_with_thumbnails_votes_and_agreement(admin_client):
     make_image(label=None, votes_yes=3, votes_no=2, vote_count=5)
     html = admin_client.get("/admin/quiz/image/").content.decode()
-    assert "<img src=\"/media/images/" in html
+    assert '<img src="/media/images/' in html
     assert "60%" in html
 
 

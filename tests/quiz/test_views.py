@@ -2,8 +2,8 @@ import re
 
 import pytest
 from django.test import Client
-
 from factories import make_image
+
 from quiz.models import Vote, Voter
 
 pytestmark = pytest.mark.django_db
@@ -34,9 +34,7 @@ def test_it_records_a_submitted_round_and_shows_the_next(pool):
     html = client.get("/").content.decode()
     token, ids = form_fields(html)
     csrf = client.cookies["csrftoken"].value
-    response = client.post(
-        "/", {"round": token, "corrosion": [ids[1]], "csrfmiddlewaretoken": csrf}, follow=True
-    )
+    response = client.post("/", {"round": token, "corrosion": [ids[1]], "csrfmiddlewaretoken": csrf}, follow=True)
     assert response.status_code == 200
     assert "4 answers recorded" in response.content.decode()
     assert Vote.objects.count() == 4

@@ -69,4 +69,3 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({"path": str(path), "error": message}))
         else:
             self.stderr.write(f"{path}\t{message}")
-

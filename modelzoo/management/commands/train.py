@@ -24,7 +24,9 @@ class Command(BaseCommand):
             return
         if epochs is not None and epochs < 1:
             raise CommandError("--epochs must be at least 1")
-        config = {key: value for key, value in {"epochs": epochs, "device": device, "seed": seed}.items() if value is not None}
+        config = {
+            key: value for key, value in {"epochs": epochs, "device": device, "seed": seed}.items() if value is not None
+        }
         try:
             run = training_run_request(triggered_by="command", config=config, promote=not no_promote, enqueue=False)
         except ModelZooError as error:
@@ -38,6 +40,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"v{version.version}: validation accuracy {version.val_accuracy:.2%} "
                 f"(best epoch {version.best_epoch}/{version.epochs}), {version.n_train_images} training images, "
-                f"{version.training_seconds:.0f} s on {version.device}, ONNX {version.onnx_bytes / 1e6:.1f} MB; {status}."
+                f"{version.training_seconds:.0f} s on {version.device}, "
+                f"ONNX {version.onnx_bytes / 1e6:.1f} MB; {status}."
             )
         )

@@ -162,3 +162,16 @@ def test_it_restores_the_torch_thread_count():
 def test_it_refuses_empty_sets():
     with pytest.raises(ValueError):
         training.train([], VAL, _config())
+
+
+def test_it_validates_and_keeps_the_weight_average_when_enabled():
+    plain = training.train(TRAIN, VAL, _config())
+    averaged = training.train(TRAIN, VAL, _config(ema_decay=0.9))
+
+    model = training.model_from_result(averaged)
+    images, labels = training.build_cache(VAL, 32)
+    cpu = torch.device("cpu")
+    metrics = training.evaluate(model, images, labels, _config(), cpu, training.Normaliser(cpu))
+
+    assert metrics["val_acc"] == averaged.val_accuracy
+    assert not all(torch.equal(plain.state_dict[k], averaged.state_dict[k]) for k in plain.state_dict)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from quiz.models import Label
+
+
+class Upload(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        NO_MODEL = "no_model", "No model yet"
+
+    FINAL = (Status.DONE, Status.FAILED, Status.NO_MODEL)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The same photo uploaded twice is one image in the pool, with two uploads.
+    image = models.ForeignKey("quiz.Image", on_delete=models.CASCADE, related_name="uploads")
+    uploader_key = models.UUIDField(db_index=True, help_text="the uploader's voter key (cookie)")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    label = models.CharField(max_length=16, choices=Label.choices, null=True, blank=True)
+    probability = models.FloatField(null=True, blank=True, help_text="P(corrosion) from the model")
+    model_version = models.ForeignKey(
+        "modelzoo.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="uploads"
+    )
+    heatmap = models.FileField(upload_to="heatmaps/", max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    corrected_label = models.CharField(max_length=16, choices=Label.choices, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Upload {str(self.id)[:8]} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL

@@ -1,0 +1,151 @@
+"""Writes of the uploads app: take a photo in, classify it, record the uploader's correction."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from modelzoo.selectors import model_version_active
+from quiz.imaging import CleanedImage, InvalidImage, clean_photo
+from quiz.models import Label, Source, Split
+from quiz.services import image_import, vote_set
+from uploads.errors import NotTheUploader, UploadError, UploadTooLarge
+from uploads.models import Upload
+
+# Why each kind of bad image is refused, as an HTTP status.
+_STATUS_FOR_INVALID = {"empty": 400, "corrupt": 400, "unsupported": 415, "too_large": 413}
+
+
+def upload_create(*, data: bytes, uploader_key: uuid.UUID) -> Upload:
+    """Check and clean a photo, add it to the quiz pool and queue its classification.
+
+    A refused photo leaves no row and no file behind.
+    """
+    if len(data) > settings.UPLOAD_MAX_BYTES:
+        raise UploadTooLarge(f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.")
+    try:
+        cleaned = clean_photo(data, max_pixels=settings.IMAGE_MAX_PIXELS, max_side=settings.UPLOAD_MAX_SIDE)
+    except InvalidImage as error:
+        raise UploadError(str(error), http_status=_STATUS_FOR_INVALID.get(error.code, 400), code=error.code) from None
+    return _upload_store(cleaned, uploader_key)
+
+
+def _upload_store(cleaned: CleanedImage, uploader_key: uuid.UUID) -> Upload:
+    outcome = None
+    try:
+        with transaction.atomic():
+            outcome = image_import(
+                data=cleaned.data, split=Split.TRAIN, label=None, expert=False, source=Source.UPLOAD, info=cleaned.info
+            )
+            has_model = model_version_active() is not None
+            upload = Upload.objects.create(
+                image=outcome.image,
+                uploader_key=uploader_key,
+                status=Upload.Status.QUEUED if has_model else Upload.Status.NO_MODEL,
+                finished_at=None if has_model else timezone.now(),
+            )
+            if has_model:
+                transaction.on_commit(lambda: _enqueue(upload.id))
+    except BaseException:
+        # The file was written before the transaction gave up: do not leave it behind.
+        if outcome is not None and outcome.created:
+            default_storage.delete(outcome.image.file.name)
+        raise
+    return upload
+
+
+def _enqueue(upload_id: uuid.UUID) -> None:
+    from uploads.tasks import classify_upload
+
+    classify_upload.delay(str(upload_id))
+
+
+def upload_classify(*, upload_id: uuid.UUID) -> Upload | None:
+    """Give an upload the active model's verdict and heatmap. Safe to run twice."""
+    from modelzoo.inference import classifier_for
+    from modelzoo.ml.serving import render_heatmap_overlay
+
+    upload = Upload.objects.select_related("image").filter(pk=upload_id).first()
+    if upload is None or upload.is_final:
+        return upload
+    version = model_version_active()
+    if version is None:
+        Upload.objects.filter(pk=upload.pk, status__in=[Upload.Status.QUEUED, Upload.Status.RUNNING]).update(
+            status=Upload.Status.NO_MODEL, finished_at=timezone.now()
+        )
+        return Upload.objects.get(pk=upload.pk)
+    Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.RUNNING, attempts=F("attempts") + 1)
+    if settings.INFERENCE_DELAY_SECONDS:
+        time.sleep(settings.INFERENCE_DELAY_SECONDS)
+
+    from PIL import Image as PILImage
+
+    with upload.image.file.open("rb") as handle:
+        photo = PILImage.open(io.BytesIO(handle.read()))
+        photo.load()
+    prediction = classifier_for(version).classify([photo])[0]
+    heatmap_name = _heatmap_save(upload.pk, render_heatmap_overlay(photo, prediction.cam))
+    # Conditional: if a redelivered twin finished first, this changes nothing (same heatmap name).
+    Upload.objects.filter(pk=upload.pk, status=Upload.Status.RUNNING).update(
+        status=Upload.Status.DONE,
+        label=prediction.label,
+        probability=float(prediction.probability),
+        model_version=version,
+        heatmap=heatmap_name,
+        finished_at=timezone.now(),
+    )
+    return Upload.objects.get(pk=upload.pk)
+
+
+def _heatmap_save(upload_id: uuid.UUID, overlay) -> str:
+    overlay = overlay.convert("RGB")
+    overlay.thumbnail((640, 640))
+    buffer = io.BytesIO()
+    overlay.save(buffer, format="PNG", optimize=False, compress_level=1)
+    name = f"heatmaps/{upload_id}.png"
+    # A fixed name per upload: a retried task overwrites instead of leaving a second file.
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    return default_storage.save(name, ContentFile(buffer.getvalue()))
+
+
+def upload_fail(*, upload_id: uuid.UUID, reason: str) -> None:
+    Upload.objects.filter(pk=upload_id, status__in=[Upload.Status.QUEUED, Upload.Status.RUNNING]).update(
+        status=Upload.Status.FAILED, failure_reason=reason[:500], finished_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def upload_correct(*, upload_id: uuid.UUID, voter_key: uuid.UUID, corrosion: bool, ip_hash: str = "") -> Upload:
+    """The uploader says what the photo shows; it counts as their vote on the image."""
+    upload = Upload.objects.select_for_update().get(pk=upload_id)
+    if upload.uploader_key != voter_key:
+        raise NotTheUploader("Only the person who uploaded this photo can correct its verdict.")
+    vote_set(voter_key=voter_key, image_id=upload.image_id, corrosion=corrosion, ip_hash=ip_hash)
+    upload.corrected_label = Label.CORROSION if corrosion else Label.NO_CORROSION
+    upload.save(update_fields=["corrected_label"])
+    return upload
+
+
+def uploads_requeue_stuck() -> int:
+    """Hand uploads whose task was lost (worker or broker died) to the inference queue again."""
+    cutoff = timezone.now() - timedelta(seconds=settings.UPLOAD_REQUEUE_AFTER)
+    stuck = list(
+        Upload.objects.filter(
+            status__in=[Upload.Status.QUEUED, Upload.Status.RUNNING],
+            created_at__lt=cutoff,
+            attempts__lte=settings.UPLOAD_MAX_RETRIES,
+        ).values_list("pk", flat=True)[:500]
+    )
+    for upload_id in stuck:
+        _enqueue(upload_id)
+    return len(stuck)

@@ -1,0 +1,55 @@
+"""Upload pages: a plain form that works without JavaScript, enhanced by static/js/upload.js."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from quiz.identity import ip_hash, voter_key
+from uploads.errors import UploadError
+from uploads.models import Upload
+from uploads.services import upload_correct, upload_create
+
+
+@require_http_methods(["GET", "POST"])
+def upload_page(request: HttpRequest) -> HttpResponse:
+    context = {"max_megabytes": settings.UPLOAD_MAX_BYTES // (1024 * 1024)}
+    if request.method == "POST":
+        uploaded = request.FILES.get("image")
+        try:
+            if uploaded is None:
+                raise UploadError("Please choose a photo first.")
+            if uploaded.size > settings.UPLOAD_MAX_BYTES:
+                raise UploadError(f"The file is larger than {context['max_megabytes']} MB.", http_status=413)
+            upload = upload_create(data=uploaded.read(), uploader_key=voter_key(request))
+        except UploadError as error:
+            return render(request, "uploads/upload.html", {**context, "error": error.message}, status=error.http_status)
+        return redirect("uploads:result", upload_id=upload.id)
+    return render(request, "uploads/upload.html", context)
+
+
+def upload_result_page(request: HttpRequest, upload_id) -> HttpResponse:
+    upload = get_object_or_404(Upload.objects.select_related("image", "model_version"), pk=upload_id)
+    is_uploader = upload.uploader_key == voter_key(request)
+    return render(request, "uploads/result.html", {"upload": upload, "is_uploader": is_uploader})
+
+
+@require_POST
+def upload_correct_page(request: HttpRequest, upload_id) -> HttpResponse:
+    get_object_or_404(Upload, pk=upload_id)
+    choice = request.POST.get("corrosion")
+    if choice not in ("true", "false"):
+        messages.error(request, "Please answer with one of the two buttons.")
+        return redirect("uploads:result", upload_id=upload_id)
+    try:
+        upload_correct(
+            upload_id=upload_id, voter_key=voter_key(request), corrosion=choice == "true", ip_hash=ip_hash(request)
+        )
+    except UploadError as error:
+        messages.error(request, error.message)
+        return redirect("uploads:result", upload_id=upload_id)
+    messages.success(request, "Thank you, your answer is recorded.")
+    return redirect("uploads:result", upload_id=upload_id)
