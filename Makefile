@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint bench-quiz clean
+.PHONY: run test install lint bench-quiz clean worker-inference worker-training beat
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-inference.txt requirements-serving.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,3 +34,13 @@ bench-quiz: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles
+
+# With CELERY_BROKER_URL=redis://... set, run these beside `make run` (each in its own terminal).
+worker-inference: install
+	$(BIN)/celery -A corrosiondetector worker -Q inference --concurrency 2 --loglevel INFO
+
+worker-training: install
+	$(BIN)/celery -A corrosiondetector worker -Q training,default --concurrency 1 --loglevel INFO
+
+beat: install
+	$(BIN)/celery -A corrosiondetector beat --loglevel INFO

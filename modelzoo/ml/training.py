@@ -32,7 +32,7 @@ from modelzoo.ml.network import CorrosionNet
 
 CLASS_NAMES = ("no_corrosion", "corrosion")  # index = label int
 
-Item = tuple[Any, int]  # (path, bytes or file object; 1 = corrosion, 0 = no corrosion)
+Item = tuple[Any, int]  # (path, bytes or file object, label) with label 1 = corrosion, 0 = no corrosion
 
 
 @dataclass
@@ -395,7 +395,6 @@ def _train(train_items, val_items, config, on_epoch, checkpoint_path, device, st
     with tqdm(total=config.epochs * steps_per_epoch, disable=not config.progress, desc="train", unit="step") as bar:
         for epoch in range(1, config.epochs + 1):
             epoch_started = time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"]
             metrics = train_one_epoch(
                 model,
                 criterion,
@@ -410,6 +409,7 @@ def _train(train_items, val_items, config, on_epoch, checkpoint_path, device, st
                 bar,
                 average,
             )
+            lr = optimizer.param_groups[0]["lr"]  # where the schedule stands at the end of the epoch
             val = evaluate(validated, val_images, val_labels, config, device, normalise)
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step(val["val_loss"])
