@@ -1,0 +1,87 @@
+"""Real Chromium against a live server: what a volunteer and an uploader actually do.
+
+Screenshots land in artifacts/e2e/ (ignored by git) for a person to look at.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import unavailable
+from factories import jpeg_bytes, make_image
+from quiz.models import Vote
+from uploads.models import Upload
+
+pytestmark = pytest.mark.integration
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed")
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls of
+    # the tests (and the database teardown) are still plain synchronous code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def test_it_takes_three_quiz_rounds_with_the_keyboard(phone, live_server, transactional_db):
+    for _ in range(16):
+        make_image(label=None)
+    phone.goto(live_server.url + "/")
+    for round_number in range(3):
+        boxes = phone.locator("input[name=corrosion]")
+        assert boxes.count() == 4
+        phone.keyboard.press("Tab")  # skip link
+        boxes.first.focus()
+        phone.keyboard.press("Space")  # tick the first photo with the keyboard
+        phone.screenshot(path=str(ARTIFACTS / f"quiz-round-{round_number + 1}.png"), full_page=True)
+        phone.get_by_role("button", name="Submit").click()
+        phone.wait_for_selector(".message.success")
+    assert Vote.objects.count() == 12
+    assert Vote.objects.filter(corrosion=True).count() == 3
+    assert "12 in total" in phone.inner_text(".messages")
+
+
+def test_it_uploads_a_photo_shows_the_verdict_and_takes_a_correction(
+    phone, live_server, transactional_db, active_model, tmp_path
+):
+    photo = tmp_path / "rusty.jpg"
+    photo.write_bytes(jpeg_bytes(size=(400, 300)))
+    phone.goto(live_server.url + "/upload/")
+    phone.set_input_files("#image-input", str(photo))
+    phone.get_by_role("button", name="Check for corrosion").click()
+    verdict = phone.wait_for_selector(".verdict", timeout=30_000)
+    assert "probability of corrosion" in verdict.inner_text()
+    assert phone.locator(".heatmap img").evaluate("img => img.complete && img.naturalWidth > 0")
+    phone.screenshot(path=str(ARTIFACTS / "upload-verdict.png"), full_page=True)
+    phone.get_by_role("button", name="No corrosion").click()
+    phone.wait_for_selector(".correction .message.success")
+    upload = Upload.objects.get()
+    assert upload.status == "done" and upload.corrected_label == "no_corrosion"
+    assert Vote.objects.get().corrosion is False
