@@ -191,3 +191,12 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"Vote {self.pk}: {'corrosion' if self.corrosion else 'no corrosion'}"
+
+
+class ReviewItem(Image):
+    """The admin's review queue: controversial images, one click from an expert label."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "review queue item"
+        verbose_name_plural = "review queue (controversial images)"

@@ -132,6 +132,19 @@ def image_set_expert_label(*, image_id: int, label: str | None) -> Image:
     return image
 
 
+@transaction.atomic
+def image_exclude(*, image_id: int, reason: str) -> Image:
+    """Keep an image out of the quiz, training and exports (it stays in the database, with why)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a reason is needed to exclude an image")
+    image = Image.objects.select_for_update().get(pk=image_id)
+    image.excluded = True
+    image.excluded_reason = reason[:255]
+    image.save(update_fields=["excluded", "excluded_reason"])
+    return image
+
+
 @dataclass(frozen=True)
 class ImportOutcome:
     image: Image
