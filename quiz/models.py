@@ -177,7 +177,8 @@ class Voter(models.Model):
 
 
 class Vote(models.Model):
-    voter = models.ForeignKey(Voter, on_delete=models.CASCADE, related_name="votes")
+    # No index of its own: the unique (voter, image) constraint's index starts with voter.
+    voter = models.ForeignKey(Voter, on_delete=models.CASCADE, related_name="votes", db_index=False)
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="votes")
     corrosion = models.BooleanField()
     # The voter's self-reported expertise when voting, so splits by expertise need no join.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -52,21 +52,24 @@ def vote_cast(
     if not ticked <= set(served.image_ids):
         raise RoundInvalid("Some of the ticked images are not in this round.")
 
-    voter, _ = Voter.objects.get_or_create(key=voter_key, defaults={"ip_hash": ip_hash})
+    voter = _voter_count_votes(key=voter_key, ip_hash=ip_hash, votes=len(served.image_ids))
     # Lock the images in id order: concurrent rounds sharing images then queue up
     # instead of deadlocking, and the counters below cannot lose an update.
     images = list(Image.objects.select_for_update().filter(id__in=served.image_ids).order_by("id"))
     if len(images) != len(served.image_ids):
         raise RoundInvalid("Some images of this round no longer exist; please take a new round.")
+    # A double submit of the same round waits on the locks above, then finds these votes.
+    if Vote.objects.filter(voter_id=voter.pk, image_id__in=served.image_ids).exists():
+        raise AlreadyVoted("You have already voted on this round.")
 
     votes = [
-        Vote(voter=voter, image=image, corrosion=image.id in ticked, expertise=voter.expertise) for image in images
+        Vote(voter_id=voter.pk, image=image, corrosion=image.id in ticked, expertise=voter.expertise)
+        for image in images
     ]
     try:
-        with transaction.atomic():
-            Vote.objects.bulk_create(votes)
+        Vote.objects.bulk_create(votes)
     except IntegrityError:
-        # The unique (voter, image) constraint: a replay, or a double submit that got there first.
+        # The unique (voter, image) constraint, should anything slip past the check above.
         raise AlreadyVoted("You have already voted on this round.") from None
 
     newly_labelled = []
@@ -76,10 +79,38 @@ def vote_cast(
         if image.crowd_label and not had_label:
             newly_labelled.append(image.id)
     Image.objects.bulk_update(images, COUNTER_FIELDS + LABEL_FIELDS)
-    Voter.objects.filter(pk=voter.pk).update(
-        votes_cast=F("votes_cast") + len(votes), ip_hash=ip_hash or voter.ip_hash, last_seen_at=timezone.now()
-    )
-    return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast + len(votes))
+    return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast)
+
+
+def _voter_count_votes(*, key: uuid.UUID, ip_hash: str, votes: int) -> Voter:
+    """Create the voter if new and add `votes` to their count, in one statement (one round trip).
+
+    Runs inside the caller's transaction: if the votes are refused, the count rolls back too.
+    """
+    table = Voter._meta.db_table
+    now = timezone.now()
+    params = [
+        Voter._meta.get_field("key").get_db_prep_value(key, connection),
+        ip_hash,
+        votes,
+        Voter._meta.get_field("created_at").get_db_prep_value(now, connection),
+        Voter._meta.get_field("last_seen_at").get_db_prep_value(now, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (key, expertise, ip_hash, votes_cast, created_at, last_seen_at)
+            VALUES (%s, '', %s, %s, %s, %s)
+            ON CONFLICT (key) DO UPDATE SET
+                votes_cast = {table}.votes_cast + EXCLUDED.votes_cast,
+                ip_hash = CASE WHEN EXCLUDED.ip_hash <> '' THEN EXCLUDED.ip_hash ELSE {table}.ip_hash END,
+                last_seen_at = EXCLUDED.last_seen_at
+            RETURNING id, expertise, votes_cast
+            """,
+            params,
+        )
+        voter_id, expertise, votes_cast = cursor.fetchone()
+    return Voter(pk=voter_id, key=key, expertise=expertise, votes_cast=votes_cast)
 
 
 @transaction.atomic
