@@ -148,29 +148,10 @@ def tiny_onnx_model() -> bytes:
 
 @pytest.fixture
 def active_model(db, tiny_onnx_model):
-    from django.utils import timezone
+    from factories import make_model_version
+    from modelzoo.services import model_version_promote
 
-    from modelzoo.models import TrainingRun
-    from modelzoo.services import model_version_promote, model_version_register
-
-    run = TrainingRun.objects.create(triggered_by="test", state=TrainingRun.State.RUNNING)
-    result = {
-        "config": {"width": 4, "input_size": 32},
-        "n_train": 1,
-        "n_val": 1,
-        "history": [],
-        "best_epoch": 1,
-        "epochs": 1,
-        "val_accuracy": 0.5,
-        "precision": {},
-        "recall": {},
-        "confusion": [[1, 0], [0, 0]],
-        "wall_seconds": 0.1,
-        "device": "cpu",
-    }
-    version = model_version_register(
-        run=run, result=result, onnx=tiny_onnx_model, checkpoint=b"-", n_votes=0, snapshot_at=timezone.now()
-    )
+    version = make_model_version(version=1, val_accuracy=0.5, onnx=tiny_onnx_model)
     model_version_promote(version_id=version.pk)
     version.refresh_from_db()
     return version

@@ -64,8 +64,10 @@ def image_folder(root: Path, counts: dict[str, int], start: int = 0) -> Path:
     return root
 
 
-def make_model_version(*, version: int, val_accuracy: float, status: str = "candidate", **fields):
-    """A registered version with small stand-in files (for registry rules; real exports are tested elsewhere)."""
+def make_model_version(
+    *, version: int, val_accuracy: float, status: str = "candidate", onnx: bytes | None = None, **fields
+):
+    """A registered version; with stand-in files unless real ONNX bytes are given (for registry rules)."""
     from django.utils import timezone
 
     from modelzoo.models import TrainingRun
@@ -89,7 +91,7 @@ def make_model_version(*, version: int, val_accuracy: float, status: str = "cand
     created = model_version_register(
         run=run,
         result=result,
-        onnx=f"onnx-{version}".encode(),
+        onnx=onnx or f"onnx-{version}".encode(),
         checkpoint=b"pt",
         n_votes=0,
         snapshot_at=fields.pop("data_snapshot_at", timezone.now()),
