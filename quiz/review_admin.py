@@ -55,6 +55,10 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def changelist_view(self, request, extra_context=None):
+        title = "Review queue: photos the crowd disagrees on (40–60%), most voted first"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
     def get_urls(self):
         decide = self.admin_site.admin_view(self.decide_view)
         return [
@@ -65,7 +69,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     def photo(self, obj):
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="Photo {} under review" '
-            'style="width:320px;max-width:100%;height:auto;border-radius:6px"></a>',
+            'style="width:320px;min-width:280px;height:auto;border-radius:6px"></a>',
             obj.file.url,
             obj.file.url,
             obj.pk,
