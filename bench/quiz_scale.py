@@ -260,7 +260,8 @@ def main() -> None:
 
     print()
     print(
-        f"{'images':>10} {'votes':>11} | {'round p50':>9} {'p95':>7} {'p99':>7} | {'vote p50':>9} {'p95':>7} {'p99':>7}  (ms)"
+        f"{'images':>10} {'votes':>11} | {'round p50':>9} {'p95':>7} {'p99':>7} |"
+        f" {'vote p50':>9} {'p95':>7} {'p99':>7}  (ms)"
     )
     for row in results:
         s, r = row["serve_round"], row["record_vote"]

@@ -103,9 +103,13 @@ print(version.onnx.path)
 def multipart(data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="photo.jpg"\r\n'
-        f"Content-Type: image/jpeg\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="photo.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -142,17 +146,25 @@ def wait_for_http(port: int, seconds: float = 60) -> None:
 
 
 def rss_megabytes(pid: int) -> tuple[float, float]:
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
-    )
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def runtime_size(requirements: str, model: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-r", str(ROOT / requirements),
-             "-d", tmp],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--only-binary=:all:",
+                "-r",
+                str(ROOT / requirements),
+                "-d",
+                tmp,
+            ],
             capture_output=True,
             text=True,
         )
@@ -164,8 +176,12 @@ def runtime_size(requirements: str, model: Path) -> dict:
             archive.write(model, "model.onnx")
         model_zipped = packed.stat().st_size
     total = sum(wheels.values()) + model_zipped
-    return {"wheels_mb": round(sum(wheels.values()) / 1e6, 1), "model_zipped_mb": round(model_zipped / 1e6, 1),
-            "total_mb": round(total / 1e6, 1), "wheels": wheels}
+    return {
+        "wheels_mb": round(sum(wheels.values()) / 1e6, 1),
+        "model_zipped_mb": round(model_zipped / 1e6, 1),
+        "total_mb": round(total / 1e6, 1),
+        "wheels": wheels,
+    }
 
 
 def main() -> None:
@@ -194,14 +210,47 @@ def main() -> None:
 
     logs = Path(tempfile.mkdtemp(prefix="cd-bench-logs-"))
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "corrosiondetector.wsgi", "-b", f"127.0.0.1:{args.port}",
-         "-w", "2", "--threads", "4"],
-        cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "corrosiondetector.wsgi",
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=open(logs / "web.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "corrosiondetector", "worker", "-Q", "inference", "--pool", "solo",
-         "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "corrosiondetector",
+            "worker",
+            "-Q",
+            "inference",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=open(logs / "worker.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         wait_for_http(args.port)
@@ -238,8 +287,10 @@ def main() -> None:
     for key in ("serving_runtime", "inference_worker_runtime"):
         if key in report:
             size = report[key]
-            print(f"{key}: wheels {size['wheels_mb']} MB + model (zipped) {size['model_zipped_mb']} MB"
-                  f" = {size['total_mb']} MB")
+            print(
+                f"{key}: wheels {size['wheels_mb']} MB + model (zipped) {size['model_zipped_mb']} MB"
+                f" = {size['total_mb']} MB"
+            )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

@@ -6,9 +6,8 @@ import io
 import struct
 import zlib
 
-from PIL import Image as PILImage
-
 from factories import jpeg_bytes
+from PIL import Image as PILImage
 
 
 def png_bomb(width: int = 50_000, height: int = 50_000) -> bytes:
@@ -35,7 +34,9 @@ def bmp() -> bytes:
 
 PSD = b"8BPS\x00\x01" + b"\x00" * 6 + b"\x00\x03" + struct.pack(">II", 8, 8) + b"\x00\x08\x00\x03" + b"\x00" * 64
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="9" height="9"/></svg>'
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="9" height="9"/></svg>'
+)
 HTML = b"<html><script>alert(1)</script></html>"
 
 

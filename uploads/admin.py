@@ -6,7 +6,16 @@ from uploads.models import Upload
 
 @admin.register(Upload)
 class UploadAdmin(admin.ModelAdmin):
-    list_display = ["thumbnail", "id", "status", "label", "probability", "model_version", "corrected_label", "created_at"]
+    list_display = [
+        "thumbnail",
+        "id",
+        "status",
+        "label",
+        "probability",
+        "model_version",
+        "corrected_label",
+        "created_at",
+    ]
     list_filter = ["status", "label", "corrected_label"]
     list_select_related = ["image", "model_version"]
     raw_id_fields = ["image", "model_version"]

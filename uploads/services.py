@@ -21,6 +21,8 @@ from quiz.services import image_import, vote_set
 from uploads.errors import NotTheUploader, UploadError, UploadTooLarge
 from uploads.models import Upload
 
+HEATMAP_SIDE = 640
+
 # Why each kind of bad image is refused, as an HTTP status.
 _STATUS_FOR_INVALID = {"empty": 400, "corrupt": 400, "unsupported": 415, "too_large": 413}
 
@@ -92,8 +94,13 @@ def upload_classify(*, upload_id: uuid.UUID) -> Upload | None:
     with upload.image.file.open("rb") as handle:
         photo = PILImage.open(io.BytesIO(handle.read()))
         photo.load()
-    prediction = classifier_for(version).classify([photo])[0]
-    heatmap_name = _heatmap_save(upload.pk, render_heatmap_overlay(photo, prediction.cam))
+    classifier = classifier_for(version)
+    prediction = classifier.classify([photo])[0]
+    # Render on a screen-sized copy: the overlay is for looking at, and full size costs 10x more.
+    preview = photo.convert("RGB")
+    preview.thumbnail((HEATMAP_SIDE, HEATMAP_SIDE))
+    overlay = render_heatmap_overlay(preview, prediction.cam, input_size=classifier.input_size)
+    heatmap_name = _heatmap_save(upload.pk, overlay)
     # Conditional: if a redelivered twin finished first, this changes nothing (same heatmap name).
     Upload.objects.filter(pk=upload.pk, status=Upload.Status.RUNNING).update(
         status=Upload.Status.DONE,
@@ -107,8 +114,6 @@ def upload_classify(*, upload_id: uuid.UUID) -> Upload | None:
 
 
 def _heatmap_save(upload_id: uuid.UUID, overlay) -> str:
-    overlay = overlay.convert("RGB")
-    overlay.thumbnail((640, 640))
     buffer = io.BytesIO()
     overlay.save(buffer, format="PNG", optimize=False, compress_level=1)
     name = f"heatmaps/{upload_id}.png"

@@ -18,19 +18,21 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
 
-INPUT_SIZE = 128
+# 96 px: in the ten-minute CPU budget, many epochs at 96 px matched or beat fewer
+# at 128 px and more at 64 px (measurements in bench/README_modelzoo.md).
+INPUT_SIZE = 96
 # ImageNet statistics: the photos are ordinary RGB photographs, and fixed
 # constants keep exported models independent of whichever set trained them.
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 RESAMPLE = Image.Resampling.BILINEAR
 
-ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, Image.Image]
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image
 
 
 def base_size_for(input_size: int = INPUT_SIZE) -> int:
@@ -63,6 +65,18 @@ def to_base_array(img: Image.Image, input_size: int = INPUT_SIZE) -> np.ndarray:
     left, top = (new_size[0] - side) // 2, (new_size[1] - side) // 2
     img = img.crop((left, top, left + side, top + side))
     return np.ascontiguousarray(np.asarray(img, dtype=np.uint8).transpose(2, 0, 1))
+
+
+def model_view_box(image_size: tuple[int, int], input_size: int = INPUT_SIZE) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the region of an upright photo that the model sees.
+
+    The centre square of the shorter side, shrunk by the centre crop; used to
+    place the activation map back on the photo.
+    """
+    width, height = image_size
+    side = min(width, height) * input_size / base_size_for(input_size)
+    left, top = (width - side) / 2, (height - side) / 2
+    return round(left), round(top), round(left + side), round(top + side)
 
 
 def centre_crop(arr: np.ndarray, size: int) -> np.ndarray:

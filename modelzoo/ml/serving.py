@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import onnxruntime as ort
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from modelzoo.ml import preprocessing
 
@@ -121,17 +121,24 @@ def _heat_colours(values: np.ndarray) -> np.ndarray:
     return (stops[low] * (1 - fraction) + stops[low + 1] * fraction).astype(np.uint8)
 
 
-def render_heatmap_overlay(pil_image: Image.Image, cam: np.ndarray, alpha: float = 0.45) -> Image.Image:
-    """The photo with the CAM upsampled to its size, coloured and alpha-blended (RGB).
+def render_heatmap_overlay(
+    pil_image: Image.Image, cam: np.ndarray, alpha: float = 0.5, input_size: int | None = None
+) -> Image.Image:
+    """The photo with the CAM upsampled onto the region the model saw, coloured and alpha-blended (RGB).
 
-    The CAM was computed on the centre square the model saw; stretching it over
-    the whole photo is approximate at the edges of non-square images, which
-    is fine for a visual hint.
+    ``input_size`` is the model's (``OnnxClassifier.input_size``); it only
+    nudges where the centre crop's edges fall.
     """
     photo = preprocessing.load_rgb(pil_image)
+    box = preprocessing.model_view_box(photo.size, input_size or preprocessing.INPUT_SIZE)
+    box_size = (max(1, box[2] - box[0]), max(1, box[3] - box[1]))
     cam_image = Image.fromarray(np.asarray(np.clip(cam, 0, 1) * 255, dtype=np.uint8), mode="L")
-    smooth = np.asarray(cam_image.resize(photo.size, Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
-    heat = Image.fromarray(_heat_colours(smooth), mode="RGB")
-    # Weak evidence stays mostly transparent so the photo remains readable.
-    mask = Image.fromarray(np.asarray(alpha * 255 * np.sqrt(smooth), dtype=np.uint8), mode="L")
-    return Image.composite(heat, photo, mask)
+    heat = np.zeros((photo.height, photo.width), dtype=np.float32)
+    resized = np.asarray(cam_image.resize(box_size, Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
+    heat[box[1] : box[1] + box_size[1], box[0] : box[0] + box_size[0]] = resized
+    colours = Image.fromarray(_heat_colours(heat), mode="RGB")
+    # Opacity follows the evidence, so cold regions (and the cropped-off
+    # margins the model never saw) stay as photographed.
+    mask = Image.fromarray(np.asarray(alpha * 255 * heat, dtype=np.uint8), mode="L")
+    mask = mask.filter(ImageFilter.GaussianBlur(radius=max(1.0, box_size[0] / 40)))  # soften the crop's edges
+    return Image.composite(colours, photo, mask)

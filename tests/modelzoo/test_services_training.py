@@ -136,3 +136,11 @@ def test_it_fails_runs_that_stopped_reporting(settings):
     retrain_if_enough_labels()
     run.refresh_from_db()
     assert run.state == TrainingRun.State.FAILED
+
+
+def test_it_defaults_to_the_papers_optimiser_settings():
+    from modelzoo.ml.training import TrainConfig
+
+    config = TrainConfig()
+    assert config.lr == 1e-4
+    assert config.device == "auto"

@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.test import APIClient
-
 from factories import jpeg_bytes
 from hostile_files import bad_files
+from rest_framework.test import APIClient
+
 from quiz.models import Image, Vote
 from uploads.models import Upload
 
@@ -67,7 +67,10 @@ def test_it_answers_413_to_an_oversized_upload_without_reading_it(api_client, se
 
 
 def test_it_answers_400_without_exactly_one_image_field(api_client):
-    assert api_client.post(URL, {"photo": SimpleUploadedFile("a.jpg", jpeg_bytes())}, format="multipart").status_code == 400
+    assert (
+        api_client.post(URL, {"photo": SimpleUploadedFile("a.jpg", jpeg_bytes())}, format="multipart").status_code
+        == 400
+    )
     two = {"image": [SimpleUploadedFile("a.jpg", jpeg_bytes()), SimpleUploadedFile("b.jpg", jpeg_bytes())]}
     assert api_client.post(URL, two, format="multipart").status_code == 400
     assert api_client.post(URL, {"image": "not a file"}, format="json").status_code == 415

@@ -2,7 +2,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from modelzoo.ml import preprocessing
 from quiz.demo_images import make_demo_image
@@ -109,7 +109,7 @@ def test_it_stacks_batches():
 
 
 def test_it_rejects_files_that_are_not_images():
-    with pytest.raises(Exception):
+    with pytest.raises(UnidentifiedImageError):
         preprocessing.load_rgb(b"not an image")
 
 
@@ -119,3 +119,11 @@ def test_it_does_not_import_torch():
 
     code = "import sys, modelzoo.ml.preprocessing; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_it_locates_the_region_the_model_sees():
+    left, top, right, bottom = preprocessing.model_view_box((300, 200), input_size=96)
+
+    side = 200 * 96 / preprocessing.base_size_for(96)
+    assert right - left == bottom - top and abs((right - left) - side) <= 1
+    assert (left + right) / 2 == 150 and (top + bottom) / 2 == 100

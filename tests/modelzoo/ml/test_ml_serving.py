@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from modelzoo.ml import export, serving, training
+from modelzoo.ml import export, preprocessing, serving, training
 from quiz.demo_images import make_demo_image
 
 SIZE = 32
@@ -86,8 +86,6 @@ def test_it_agrees_with_pytorch_probabilities(tmp_path):
 
     (prediction,) = serving.OnnxClassifier(path).classify([image])
 
-    from modelzoo.ml import preprocessing
-
     batch = torch.from_numpy(preprocessing.to_model_batch([preprocessing.load_rgb(image)], SIZE))
     with torch.inference_mode():
         expected = torch.softmax(model(batch), dim=1)[0, 1].item()
@@ -113,18 +111,20 @@ def test_it_creates_the_session_once_per_model_version(trained_onnx, tmp_path, m
     assert len(built) == 2
 
 
-def test_it_renders_a_heatmap_overlay_of_the_photo_size():
-    photo = make_demo_image("corrosion", seed=5, size=(120, 80))
+def test_it_renders_the_heatmap_over_the_region_the_model_saw():
+    photo = make_demo_image("corrosion", seed=5, size=(240, 120))
     cam = np.array([[0.0, 1.0], [0.0, 0.0]], dtype=np.float32)
 
-    overlay = serving.render_heatmap_overlay(photo, cam)
+    overlay = serving.render_heatmap_overlay(photo, cam, input_size=96)
 
     assert overlay.size == photo.size and overlay.mode == "RGB"
-    pixels = np.asarray(overlay, dtype=int)
-    original = np.asarray(photo, dtype=int)
-    # Hot corner (top right) is tinted; the cold corner (bottom left) is left as it was.
-    assert np.abs(pixels[:10, -10:] - original[:10, -10:]).mean() > 20
-    assert np.abs(pixels[-10:, :10] - original[-10:, :10]).mean() < 2
+    changed = np.abs(np.asarray(overlay, dtype=int) - np.asarray(photo, dtype=int)).sum(axis=2)
+    left, top, right, bottom = preprocessing.model_view_box(photo.size, 96)
+    assert (left, right) == (68, 172) and (top, bottom) == (8, 112)
+    # Hot quadrant (top right of the seen square) is tinted; the cold one and the cropped-off sides are not.
+    assert changed[top + 5 : top + 30, right - 30 : right - 5].mean() > 30
+    assert changed[bottom - 30 : bottom - 5, left + 5 : left + 30].mean() < 3
+    assert changed[:, :50].max() == 0 and changed[:, -50:].max() == 0
 
 
 def test_it_classifies_without_importing_torch(trained_onnx):

@@ -175,3 +175,18 @@ def test_it_validates_and_keeps_the_weight_average_when_enabled():
 
     assert metrics["val_acc"] == averaged.val_accuracy
     assert not all(torch.equal(plain.state_dict[k], averaged.state_dict[k]) for k in plain.state_dict)
+
+
+def test_it_ignores_only_the_least_believable_corrosion_labels():
+    sample_loss = torch.tensor([0.1, 0.9, 0.5, 3.0, float("nan")])
+    labels = torch.tensor([1, 1, 1, 0, 1])
+
+    keep = training.select_kept(sample_loss, labels, fraction=0.25)  # one of four
+
+    assert keep.tolist() == [True, False, True, True, True]
+
+
+def test_it_starts_ignoring_suspect_labels_after_the_warm_up_epochs():
+    result = training.train(TRAIN, VAL, _config(epochs=3, drop_noisy=0.2, drop_after=0.3))
+
+    assert [row["ignored"] for row in result.history] == [0, 4, 4]  # 20 % of the 20 corrosion images
