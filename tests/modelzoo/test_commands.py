@@ -100,3 +100,12 @@ def test_it_never_imports_torch_to_classify():
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_it_takes_a_learning_rate_and_refuses_a_silly_one(pool, tiny_training):
+    from modelzoo.models import TrainingRun
+
+    with pytest.raises(CommandError, match="--lr"):
+        call_command("train", "--lr", "5", stdout=StringIO())
+    call_command("train", "--epochs", "1", "--lr", "0.002", stdout=StringIO())
+    assert TrainingRun.objects.get().config["lr"] == 0.002

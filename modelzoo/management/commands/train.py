@@ -15,17 +15,20 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, help="default: the training configuration's")
         parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--seed", type=int)
+        parser.add_argument("--lr", type=float, help="Adam learning rate (default: the paper's 1e-4)")
         parser.add_argument("--no-promote", action="store_true", help="register as a candidate only")
         parser.add_argument("--if-no-model", action="store_true", help="do nothing when a model is active")
 
-    def handle(self, *args, epochs, device, seed, no_promote, if_no_model, **options):
+    def handle(self, *args, epochs, device, seed, lr, no_promote, if_no_model, **options):
         if if_no_model and model_version_active() is not None:
             self.stdout.write("An active model exists; not training.")
             return
         if epochs is not None and epochs < 1:
             raise CommandError("--epochs must be at least 1")
+        if lr is not None and not 0 < lr < 1:
+            raise CommandError("--lr must be between 0 and 1")
         config = {
-            key: value for key, value in {"epochs": epochs, "device": device, "seed": seed}.items() if value is not None
+            key: value for key, value in {"epochs": epochs, "device": device, "seed": seed, "lr": lr}.items() if value is not None
         }
         try:
             run = training_run_request(triggered_by="command", config=config, promote=not no_promote, enqueue=False)
