@@ -27,9 +27,8 @@ class Command(BaseCommand):
             raise CommandError("--epochs must be at least 1")
         if lr is not None and not 0 < lr < 1:
             raise CommandError("--lr must be between 0 and 1")
-        config = {
-            key: value for key, value in {"epochs": epochs, "device": device, "seed": seed, "lr": lr}.items() if value is not None
-        }
+        given = {"epochs": epochs, "device": device, "seed": seed, "lr": lr}
+        config = {key: value for key, value in given.items() if value is not None}
         try:
             run = training_run_request(triggered_by="command", config=config, promote=not no_promote, enqueue=False)
         except ModelZooError as error:
