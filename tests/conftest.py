@@ -149,7 +149,6 @@ def tiny_onnx_model() -> bytes:
 @pytest.fixture
 def active_model(db, tiny_onnx_model):
     from factories import make_model_version
-
     from modelzoo.services import model_version_promote
 
     version = make_model_version(version=1, val_accuracy=0.5, onnx=tiny_onnx_model)

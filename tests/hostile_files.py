@@ -6,8 +6,9 @@ import io
 import struct
 import zlib
 
-from factories import jpeg_bytes
 from PIL import Image as PILImage
+
+from factories import jpeg_bytes
 
 
 def png_bomb(width: int = 50_000, height: int = 50_000) -> bytes:

@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from conftest import unavailable
 from factories import jpeg_bytes, make_image
-
 from quiz.models import Vote
 from uploads.models import Upload
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from factories import jpeg_bytes
 from rest_framework.test import APIClient
 
+from factories import jpeg_bytes
 from uploads.models import Upload
 from uploads.services import uploads_requeue_stuck
 

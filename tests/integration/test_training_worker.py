@@ -5,9 +5,9 @@ import time
 
 import pytest
 from django.contrib.auth.models import User
-from factories import make_image
 from rest_framework.test import APIClient
 
+from factories import make_image
 from modelzoo.models import ModelVersion, TrainingRun
 from quiz.models import Label, Split
 

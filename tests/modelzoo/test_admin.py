@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import User
-from factories import make_model_version
 
+from factories import make_model_version
 from modelzoo.models import ModelVersion, TrainingRun
 from modelzoo.services import model_version_promote
 

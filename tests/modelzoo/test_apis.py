@@ -1,8 +1,8 @@
 import pytest
 from django.contrib.auth.models import Group, User
-from factories import make_model_version
 from rest_framework.test import APIClient
 
+from factories import make_model_version
 from modelzoo.models import TrainingRun
 from modelzoo.setup import RESEARCHERS
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from factories import make_image
 
+from factories import make_image
 from modelzoo.models import ModelVersion
 from quiz.demo_images import make_demo_image
 from quiz.models import Label, Split

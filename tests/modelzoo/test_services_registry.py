@@ -1,8 +1,8 @@
 import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
-from factories import make_model_version
 
+from factories import make_model_version
 from modelzoo.errors import NoActiveModel, NothingToRollBackTo, TrainingAlreadyRunning
 from modelzoo.models import ModelVersion, TrainingRun
 from modelzoo.services import model_version_promote, model_version_rollback, training_run_request

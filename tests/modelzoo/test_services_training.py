@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
-from factories import make_image, make_model_version
 
+from factories import make_image, make_model_version
 from modelzoo.inference import classifier_for
 from modelzoo.models import ModelVersion, TrainingRun
 from modelzoo.selectors import model_version_active

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import User
-from factories import VoteFactory, VoterFactory, make_image
 
+from factories import VoteFactory, VoterFactory, make_image
 from quiz.models import Image, Label, LabelSource, Split
 
 pytestmark = pytest.mark.django_db

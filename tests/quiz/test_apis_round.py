@@ -1,8 +1,8 @@
 import pytest
 from django.conf import settings as django_settings
-from factories import make_image
 from rest_framework.test import APIClient
 
+from factories import make_image
 from quiz.models import Image, Vote, Voter
 
 pytestmark = pytest.mark.django_db

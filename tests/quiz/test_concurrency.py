@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 from django.db.models import Count, Sum
-from factories import make_image
 from rest_framework.test import APIClient
 
+from factories import make_image
 from quiz.models import Image, Vote, Voter
 
 pytestmark = pytest.mark.integration

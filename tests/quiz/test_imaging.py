@@ -3,9 +3,9 @@ import struct
 import zlib
 
 import pytest
-from factories import jpeg_bytes
 from PIL import Image as PILImage
 
+from factories import jpeg_bytes
 from quiz.imaging import InvalidImage, inspect_image
 
 MAX = 40_000_000

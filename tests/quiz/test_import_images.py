@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
-from factories import image_folder, jpeg_bytes
 
+from factories import image_folder, jpeg_bytes
 from quiz.models import Image, Label, LabelSource, Split
 
 pytestmark = pytest.mark.django_db

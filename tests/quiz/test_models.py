@@ -1,7 +1,7 @@
 import pytest
 from django.db import IntegrityError
-from factories import make_image
 
+from factories import make_image
 from quiz.models import Image, Label, LabelSource, Split
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@ import uuid
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
-from factories import VoterFactory, make_image
 
+from factories import VoterFactory, make_image
 from modelzoo.selectors import labels_gained_since, training_data
 from quiz.models import Image, Vote
 from quiz.selectors import round_images_select

@@ -2,8 +2,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from factories import image_folder
 
+from factories import image_folder
 from quiz.models import Image, Split
 
 pytestmark = pytest.mark.django_db

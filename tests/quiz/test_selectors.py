@@ -3,8 +3,8 @@ import uuid
 from collections import Counter
 
 import pytest
-from factories import make_image
 
+from factories import make_image
 from quiz.models import Image, Split
 from quiz.rounds import round_token_make
 from quiz.selectors import round_images_select

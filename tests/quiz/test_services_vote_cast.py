@@ -2,8 +2,8 @@ import uuid
 
 import pytest
 from django.core import signing
-from factories import make_image
 
+from factories import make_image
 from quiz.errors import AlreadyVoted, RoundExpired, RoundInvalid, RoundNotYours
 from quiz.models import Image, Label, Vote, Voter
 from quiz.rounds import round_token_make

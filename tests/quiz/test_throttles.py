@@ -2,8 +2,8 @@ import uuid
 
 import pytest
 from django.core.cache import caches
-from factories import make_image
 
+from factories import make_image
 from quiz.throttles import rate_limit_hit
 
 pytestmark = pytest.mark.django_db

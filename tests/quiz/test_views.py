@@ -2,8 +2,8 @@ import re
 
 import pytest
 from django.test import Client
-from factories import make_image
 
+from factories import make_image
 from quiz.models import Vote, Voter
 
 pytestmark = pytest.mark.django_db

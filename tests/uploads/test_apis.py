@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from factories import jpeg_bytes
-from hostile_files import bad_files
 from rest_framework.test import APIClient
 
+from factories import jpeg_bytes
+from hostile_files import bad_files
 from quiz.models import Image, Vote
 from uploads.models import Upload
 

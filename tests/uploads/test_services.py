@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
-from factories import jpeg_bytes
-from hostile_files import bad_files
 from PIL import Image as PILImage
 
+from factories import jpeg_bytes
+from hostile_files import bad_files
 from quiz.demo_images import make_demo_image
 from quiz.models import Image, Source, Split, Vote
 from uploads.errors import NotTheUploader, UploadError, UploadTooLarge

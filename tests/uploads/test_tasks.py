@@ -2,8 +2,8 @@ import uuid
 
 import pytest
 from django.core.files.storage import default_storage
-from factories import jpeg_bytes
 
+from factories import jpeg_bytes
 from uploads.models import Upload
 from uploads.services import upload_create
 from uploads.tasks import classify_upload

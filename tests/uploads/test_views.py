@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from factories import jpeg_bytes
 
+from factories import jpeg_bytes
 from quiz.models import Vote
 from uploads.models import Upload
 
