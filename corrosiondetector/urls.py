@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("quiz.urls")),
     path("", include("modelzoo.urls")),
     path("", include("uploads.urls")),
+    path("", include("dashboard.urls")),
 ]
 
 if settings.DEBUG:

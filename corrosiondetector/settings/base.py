@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "quiz",
     "uploads",
     "modelzoo",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,69 @@
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from dashboard import charts, selectors
+from dashboard.forecast import forecast
+from modelzoo.permissions import can_view_models
+
+EXPERTISE_NAMES = {"": "not given", "none": "none", "some": "some", "professional": "professional"}
+
+
+def dashboard(request):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not can_view_models(request.user):
+        raise PermissionDenied
+    uploads, votes = selectors.uploads_per_day(), selectors.votes_per_day()
+    history = selectors.model_history()
+    expertise = selectors.votes_by_expertise()
+    agreement = selectors.agreement_histogram()
+    prediction = forecast([(v["n_votes"], v["val_accuracy"]) for v in history])
+    context = {
+        "uploads": uploads,
+        "votes": votes,
+        "history": history,
+        "balance": selectors.label_balance(),
+        "agreement": agreement,
+        "expertise": [{**row, "name": EXPERTISE_NAMES.get(row["expertise"], row["expertise"])} for row in expertise],
+        "forecast": prediction,
+        "forecast_rows": [
+            (f"{target:.1%}", *(round(x) for x in values)) for target, values in prediction.votes_needed.items()
+        ],
+        "uploads_chart": charts.line_chart(
+            [(d.toordinal(), total, f"{d}: {total} uploads") for d, _, total in uploads],
+            x_label="day",
+            y_label="uploads (cumulative)",
+            title="Cumulative uploads per day",
+        ),
+        "votes_chart": charts.line_chart(
+            [(d.toordinal(), total, f"{d}: {total} votes") for d, _, total in votes],
+            x_label="day",
+            y_label="votes (cumulative)",
+            title="Cumulative votes per day",
+        ),
+        "accuracy_time_chart": charts.line_chart(
+            [
+                (v["created_at"].timestamp(), v["val_accuracy"], f"v{v['version']}: {v['val_accuracy']:.1%}")
+                for v in history
+            ],
+            x_label="time",
+            y_label="validation accuracy",
+            title="Validation accuracy per model version over time",
+        ),
+        "accuracy_votes_chart": charts.line_chart(
+            [
+                (v["n_votes"], v["val_accuracy"], f"v{v['version']}: {v['val_accuracy']:.1%} at {v['n_votes']} votes")
+                for v in history
+            ],
+            x_label="cumulative votes",
+            y_label="validation accuracy",
+            title="Validation accuracy against votes",
+        ),
+        "agreement_chart": charts.bar_chart(agreement, title="Agreement distribution"),
+        "expertise_chart": charts.bar_chart(
+            [(EXPERTISE_NAMES.get(r["expertise"], r["expertise"]), r["n"]) for r in expertise],
+            title="Votes by expertise",
+        ),
+    }
+    return render(request, "dashboard/dashboard.html", context)
