@@ -6,11 +6,11 @@ from collections import Counter
 from itertools import accumulate
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, Q
+from django.db.models import Count, IntegerField, Sum
 from django.db.models.functions import Cast, Floor, Greatest, TruncDate
 
 from modelzoo.models import ModelVersion
-from quiz.models import Image, Vote
+from quiz.models import Image, VoteTally
 from uploads.models import Upload
 
 
@@ -26,7 +26,10 @@ def uploads_per_day() -> list[tuple]:
 
 
 def votes_per_day() -> list[tuple]:
-    return _cumulative_per_day(Vote.objects.all())
+    """From the maintained tally: a few rows per day, not millions of votes."""
+    rows = list(VoteTally.objects.values("day").annotate(n=Sum("votes")).order_by("day"))
+    totals = accumulate(row["n"] for row in rows)
+    return [(row["day"], row["n"], total) for row, total in zip(rows, totals)]
 
 
 def model_history() -> list[dict]:
@@ -59,8 +62,4 @@ def agreement_histogram() -> list[tuple[str, int]]:
 
 
 def votes_by_expertise() -> list[dict]:
-    return list(
-        Vote.objects.values("expertise")
-        .annotate(n=Count("pk"), yes=Count("pk", filter=Q(corrosion=True)))
-        .order_by("expertise")
-    )
+    return list(VoteTally.objects.values("expertise").annotate(n=Sum("votes"), yes=Sum("yes")).order_by("expertise"))

@@ -201,3 +201,24 @@ class ReviewItem(Image):
         proxy = True
         verbose_name = "review queue item"
         verbose_name_plural = "review queue (controversial images)"
+
+
+class VoteTally(models.Model):
+    """Votes per day and expertise, kept up to date by the vote services, so the dashboard never
+    counts millions of vote rows. Each (day, expertise) is spread over a few shard rows: concurrent
+    voters then rarely wait on the same counter row."""
+
+    SHARDS = 8
+
+    day = models.DateField()
+    expertise = models.CharField(max_length=16, choices=Expertise.choices, blank=True, default="")
+    shard = models.PositiveSmallIntegerField(default=0)
+    # Signed: a changed vote moves one "yes" between shard rows, so a single row may dip below zero.
+    votes = models.IntegerField(default=0)
+    yes = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "expertise", "shard"], name="one_tally_row")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.expertise or 'not given'} #{self.shard}: {self.votes}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from quiz.models import (
     Split,
     Vote,
     Voter,
+    VoteTally,
     image_upload_to,
 )
 from quiz.rounds import round_token_read
@@ -71,6 +73,7 @@ def vote_cast(
     except IntegrityError:
         # The unique (voter, image) constraint, should anything slip past the check above.
         raise AlreadyVoted("You have already voted on this round.") from None
+    _tally(expertise=voter.expertise, votes=len(votes), yes=sum(vote.corrosion for vote in votes))
 
     newly_labelled = []
     for image in images:
@@ -83,6 +86,27 @@ def vote_cast(
         # bulk_update's CASE expressions, and the rows are locked already.
         Image.objects.filter(pk=image.pk).update(**{k: v for k, v in after.items() if v != before[k]})
     return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast)
+
+
+def _tally(*, expertise: str, votes: int, yes: int, day=None) -> None:
+    """Add to today's vote tally (one statement; a random shard row keeps concurrent voters apart)."""
+    table = VoteTally._meta.db_table
+    day = day or timezone.now().date()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (day, expertise, shard, votes, yes) VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT (day, expertise, shard) DO UPDATE SET
+                votes = {table}.votes + EXCLUDED.votes, yes = {table}.yes + EXCLUDED.yes
+            """,
+            [
+                VoteTally._meta.get_field("day").get_db_prep_value(day, connection),
+                expertise,
+                random.randrange(VoteTally.SHARDS),
+                votes,
+                yes,
+            ],
+        )
 
 
 def _tracked_state(image: Image) -> dict:
@@ -132,9 +156,12 @@ def vote_set(*, voter_key: uuid.UUID, image_id: int, corrosion: bool, ip_hash: s
         image.withdraw_vote(corrosion=vote.corrosion, min_votes=settings.QUIZ_MIN_VOTES)
         vote.corrosion = corrosion
         vote.save(update_fields=["corrosion"])
+        # Counted on the day it was first cast: only its side changes.
+        _tally(expertise=vote.expertise, votes=0, yes=1 if corrosion else -1, day=vote.created_at.date())
     else:
         vote = Vote.objects.create(voter=voter, image=image, corrosion=corrosion, expertise=voter.expertise)
         Voter.objects.filter(pk=voter.pk).update(votes_cast=F("votes_cast") + 1, last_seen_at=timezone.now())
+        _tally(expertise=vote.expertise, votes=1, yes=int(corrosion))
     image.record_vote(corrosion=corrosion, min_votes=settings.QUIZ_MIN_VOTES)
     image.save(update_fields=COUNTER_FIELDS + LABEL_FIELDS)
     return vote

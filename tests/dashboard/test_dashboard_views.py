@@ -37,14 +37,20 @@ def test_it_opens_for_staff_and_researchers(client):
     assert client.get(URL).status_code == 200
 
 
-def test_it_counts_uploads_and_votes_per_day_cumulatively(client):
+def test_it_counts_uploads_and_votes_per_day_cumulatively(client, monkeypatch):
+    from quiz.services import vote_set, voter_set_expertise
+
     login(client, is_staff=True)
-    day1 = timezone.now() - datetime.timedelta(days=1)
-    for when in (day1, timezone.now(), timezone.now()):
+    now = timezone.now()
+    for when in (now - datetime.timedelta(days=1), now, now):
+        monkeypatch.setattr("quiz.services.timezone.now", lambda when=when: when)
         image = make_image(label=None)
         upload = Upload.objects.create(image=image, uploader_key=VoterFactory().key)
         Upload.objects.filter(pk=upload.pk).update(created_at=when)
-        Vote.objects.create(voter=VoterFactory(), image=image, corrosion=True, expertise="some", created_at=when)
+        voter = VoterFactory()
+        voter_set_expertise(voter_key=voter.key, expertise="some")
+        vote_set(voter_key=voter.key, image_id=image.pk, corrosion=True)  # the real path keeps the tally
+    monkeypatch.undo()
     response = client.get(URL)
     assert [(n, total) for _, n, total in response.context["uploads"]] == [(1, 1), (2, 3)]
     assert [(n, total) for _, n, total in response.context["votes"]] == [(1, 1), (2, 3)]

@@ -9,7 +9,7 @@ from django.db.models import Count, Sum
 from rest_framework.test import APIClient
 
 from factories import make_image
-from quiz.models import Image, Vote, Voter
+from quiz.models import Image, Vote, Voter, VoteTally
 
 pytestmark = pytest.mark.integration
 URL = "/api/quiz/round/"
@@ -46,6 +46,7 @@ def test_it_counts_every_vote_once_under_concurrent_voting(transactional_db, pos
     assert counters["total"] == counters["yes"] + counters["no"] == vote_rows
     assert Vote.objects.filter(corrosion=True).count() == counters["yes"]
     assert Voter.objects.aggregate(n=Sum("votes_cast"))["n"] == vote_rows
+    assert VoteTally.objects.aggregate(n=Sum("votes"))["n"] == vote_rows
     duplicates = Vote.objects.values("voter", "image").annotate(n=Count("id")).filter(n__gt=1)
     assert not duplicates.exists()
     for image in Image.objects.all():

@@ -98,3 +98,21 @@ def test_it_snapshots_the_voters_expertise_on_each_vote(images):
     token = round_token_make(voter_key=key, image_ids=[images[0].id])
     vote_cast(voter_key=key, round_token=token, corrosion_ids=[])
     assert Vote.objects.get().expertise == "professional"
+
+
+def test_it_keeps_the_daily_tally_equal_to_the_vote_rows(images):
+    from django.db.models import Sum
+
+    from quiz.models import VoteTally
+    from quiz.services import vote_set
+
+    for _ in range(3):
+        key = uuid.uuid4()
+        token = round_token_make(voter_key=key, image_ids=[i.id for i in images])
+        vote_cast(voter_key=key, round_token=token, corrosion_ids=[images[0].id])
+    owner = uuid.uuid4()
+    vote_set(voter_key=owner, image_id=images[1].id, corrosion=True)
+    vote_set(voter_key=owner, image_id=images[1].id, corrosion=False)  # changes side, not the count
+    tally = VoteTally.objects.aggregate(votes=Sum("votes"), yes=Sum("yes"))
+    assert tally == {"votes": Vote.objects.count(), "yes": Vote.objects.filter(corrosion=True).count()}
+    assert tally == {"votes": 13, "yes": 3}
