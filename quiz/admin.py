@@ -9,8 +9,7 @@ from django.db.models.functions import Least
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from quiz.dataset_export import export_queryset
-from quiz.export_apis import zip_response
+from quiz.export_admin import export_selected_images
 from quiz.models import Image, Label, Vote, Voter
 from quiz.services import image_set_expert_label
 
@@ -95,7 +94,7 @@ class ImageAdmin(admin.ModelAdmin):
         + [f for f in readonly_fields if f != "preview"]
         + ["excluded", "excluded_reason"]
     )
-    actions = ["mark_corrosion", "mark_no_corrosion", "export_selected"]
+    actions = ["mark_corrosion", "mark_no_corrosion", export_selected_images]
     show_full_result_count = False
     list_per_page = 50
 
@@ -128,10 +127,6 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.action(description="Expert label: no corrosion", permissions=["change"])
     def mark_no_corrosion(self, request, queryset):
         self._set_expert_label(request, queryset, Label.NO_CORROSION)
-
-    @admin.action(description="Export selected images as a dataset zip", permissions=["view"])
-    def export_selected(self, request, queryset):
-        return zip_response(export_queryset(base=queryset), balanced=False, min_votes=None)
 
 
 class EstimatedCountPaginator(Paginator):

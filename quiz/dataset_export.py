@@ -1,135 +1,306 @@
-"""The public dataset: labelled images as an ImageFolder zip with labels.csv and a README, streamed.
+"""The public dataset: labelled photos as a streamed ImageFolder zip with `labels.csv` and a README.
 
-The zip is produced chunk by chunk (a write-only sink, entries with data descriptors), so an export
-of any size needs neither the whole file in memory nor a request that waits for it to be built.
+Inside the zip:
+
+    <split>/<label>/<sha256[:16]>.<ext>   the photos; torchvision's ImageFolder reads <split>/ as it is
+    labels.csv                            one row per photo: labels, provenance, votes, agreement
+    README.md                             counts per split and label, export date, how the labels were made
+
+The zip is made on the fly: `zip_stream` writes each entry with a data descriptor into a write-only
+sink and hands the bytes on as they come, so memory holds a chunk or two whatever the size of the
+export, and an HTTP download starts at once instead of after the whole file is built.
+
+Only reads the database; the command, the staff API and the admin action all go through
+`dataset_export_select` and `DatasetExport`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
+import os
+import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from quiz.models import Image, Label, Split
 
-CHUNK = 64 * 1024
-SPLITS = ("train", "validation", "all")
+logger = logging.getLogger(__name__)
+
+ALL_SPLITS = "all"
+SPLIT_CHOICES = (ALL_SPLITS, *Split.values)
+CSV_COLUMNS = ["file", "split", "effective_label", "label_source", "yes_votes", "no_votes", "agreement", "expert_label"]
+CHUNK_SIZE = 64 * 1024
+# Rows loaded per query while streaming: few enough to keep memory flat, enough that a large export
+# is not one query per photo.
+BATCH_SIZE = 200
+BALANCE_RULE = (
+    "equal numbers of each class within each split; of the larger class, the photos with the lowest SHA-256 "
+    "(a content-derived order: the same pool always gives the same set, and it favours neither easy nor hard photos)"
+)
+# Photos are already compressed (JPEG, PNG, WebP): deflating them again costs CPU and saves nothing.
+_DEFLATED_SUFFIXES = (".csv", ".md", ".txt", ".json")
+
+Producer = Callable[[], Iterable[bytes]]
+Entry = tuple[str, Producer]
 
 
-def export_queryset(
-    *, split: str = "all", min_votes: int | None = None, balanced: bool = False, base: QuerySet | None = None
-) -> list[Image]:
-    """Which images leave: labelled, never excluded; optional vote floor (expert labels need none)."""
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}")
+class ExportOptionsError(ValueError):
+    """Options that make no export; the command reports it as a CommandError, the API as a 400."""
+
+
+@dataclass(frozen=True, eq=False)
+class DatasetSelection:
+    """The photos chosen for an export, in archive order, and the options that chose them."""
+
+    images: QuerySet[Image]  # the filters alone, applied again while streaming
+    image_ids: list[int]
+    split: str = ALL_SPLITS
+    min_votes: int = 0
+    balanced: bool = False
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+
+def exportable_images(base: QuerySet[Image] | None = None) -> QuerySet[Image]:
+    """Photos allowed to leave at all: labelled and not excluded, whatever else was asked."""
+    images = Image.objects.all() if base is None else base
+    return images.filter(excluded=False, effective_label__isnull=False)
+
+
+def dataset_export_select(
+    *,
+    split: str = ALL_SPLITS,
+    min_votes: int | None = None,
+    balanced: bool = False,
+    base: QuerySet[Image] | None = None,
+) -> DatasetSelection:
+    """Choose the photos of an export.
+
+    `min_votes` keeps photos with at least that many votes or an expert label (an expert's word needs
+    no crowd behind it). `balanced` keeps `BALANCE_RULE`. `base` narrows the pool (the admin's selection).
+    """
+    if split not in SPLIT_CHOICES:
+        raise ExportOptionsError(f"split must be one of {', '.join(SPLIT_CHOICES)}, not {split!r}")
     if min_votes is not None and min_votes < 0:
-        raise ValueError("min_votes must not be negative")
-    images = (base if base is not None else Image.objects.all()).filter(excluded=False, effective_label__isnull=False)
-    if split != "all":
+        raise ExportOptionsError(f"min_votes must be at least 0, not {min_votes}")
+    min_votes = min_votes or 0
+    # Without clearing it, an ordering inherited from `base` (the admin's) would leak into GROUP BY below.
+    images = exportable_images(base).order_by()
+    if split != ALL_SPLITS:
         images = images.filter(split=split)
     if min_votes:
         images = images.filter(Q(vote_count__gte=min_votes) | Q(expert_label__isnull=False))
-    chosen = list(images.order_by("split", "effective_label", "sha256"))
-    return _balanced(chosen) if balanced else chosen
+    ids = _balanced_ids(images) if balanced else _all_ids(images)
+    return DatasetSelection(images=images, image_ids=ids, split=split, min_votes=min_votes, balanced=balanced)
 
 
-def _balanced(images: list[Image]) -> list[Image]:
-    """Equal numbers per class within each split; the lowest hashes are kept (a fixed, unbiased order)."""
-    kept = []
+def _all_ids(images: QuerySet[Image]) -> list[int]:
+    return list(images.order_by("split", "effective_label", "sha256").values_list("id", flat=True))
+
+
+def _balanced_ids(images: QuerySet[Image]) -> list[int]:
+    sizes = Counter(
+        {
+            (row["split"], row["effective_label"]): row["n"]
+            for row in images.values("split", "effective_label").annotate(n=Count("id"))
+        }
+    )
+    ids: list[int] = []
     for split in Split.values:
-        in_split = [image for image in images if image.split == split]
-        by_label = {label: [i for i in in_split if i.effective_label == label] for label in Label.values}
-        smallest = min(len(group) for group in by_label.values())
-        for group in by_label.values():
-            kept += group[:smallest]
-    return kept
+        per_class = min(sizes[(split, label)] for label in Label.values)
+        for label in Label.values:
+            if per_class:
+                group = images.filter(split=split, effective_label=label).order_by("sha256")
+                ids += group.values_list("id", flat=True)[:per_class]
+    return ids
 
 
 def archive_name(image: Image) -> str:
-    extension = image.file.name.rsplit(".", 1)[-1].lower() if "." in image.file.name else "jpg"
+    name = image.file.name
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else "jpg"
     return f"{image.split}/{image.effective_label}/{image.sha256[:16]}.{extension}"
 
 
-def labels_csv(images: Iterable[Image]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        ["file", "split", "effective_label", "label_source", "yes_votes", "no_votes", "agreement", "expert_label"]
-    )
-    for image in images:
-        agreement = "" if image.agreement is None else f"{image.agreement:.3f}"
-        writer.writerow(
-            [
-                archive_name(image),
-                image.split,
-                image.effective_label,
-                image.label_source,
-                image.votes_yes,
-                image.votes_no,
-                agreement,
-                image.expert_label or "",
-            ]
-        )
-    return buffer.getvalue().encode()
+def _in_order(selection: DatasetSelection, batch_size: int) -> Iterator[Image]:
+    ids = selection.image_ids
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        # Loaded (and so filtered again) just before their bytes go out: a photo excluded while a long
+        # export is streaming must still not leave, and its labels.csv row must match its folder.
+        found = selection.images.in_bulk(batch)
+        yield from (found[pk] for pk in batch if pk in found)
 
 
-def readme(images: list[Image], *, balanced: bool, min_votes: int | None) -> bytes:
-    counts = Counter((image.split, image.effective_label) for image in images)
-    rows = "\n".join(
-        f"| {split} | {counts[(split, Label.CORROSION)]} | {counts[(split, Label.NO_CORROSION)]} |"
-        for split in Split.values
-    )
-    text = f"""# Corrosion Detector dataset
+@dataclass
+class DatasetExport:
+    """One export of a selection: `chunks()` yields the zip; `counts` and `missing` fill in as it streams."""
 
-Exported {timezone.now():%Y-%m-%d %H:%M} UTC. {len(images)} images in ImageFolder layout
-(`<split>/<label>/<file>`); `labels.csv` gives each file's labels and votes.
+    selection: DatasetSelection
+    exported_at: datetime = field(default_factory=timezone.now)
+    batch_size: int = BATCH_SIZE
+    counts: Counter = field(default_factory=Counter)  # (split, label) -> photos written
+    missing: list[int] = field(default_factory=list)  # ids whose stored file could not be read
 
-| split | corrosion | no_corrosion |
-|---|---|---|
-{rows}
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
 
-Labels: the effective label is the expert's if there is one, else the crowd's (the majority of at least the
-quiz threshold of votes), else the label the photo was imported with; `label_source` says which.
-Options: balanced={balanced}, min_votes={min_votes or 0} (expert-labelled images need no votes).
-Excluded images are never exported.
+    def chunks(self) -> Iterator[bytes]:
+        return zip_stream(self.entries(), date_time=self.exported_at)
+
+    def entries(self) -> Iterator[Entry]:
+        """The photos, then labels.csv and README.md, written last so they describe exactly what was sent."""
+        # labels.csv grows by a row per photo; past 1 MiB it moves to a temporary file, not memory.
+        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024, mode="w+", encoding="utf-8", newline="") as rows:
+            writer = csv.writer(rows)
+            writer.writerow(CSV_COLUMNS)
+            for image in _in_order(self.selection, self.batch_size):
+                try:
+                    handle = image.file.storage.open(image.file.name, "rb")
+                except OSError:
+                    # Skipped rather than aborting: a broken download helps nobody, and the README says so.
+                    logger.warning("dataset export: image %s has no readable file %r", image.pk, image.file.name)
+                    self.missing.append(image.pk)
+                    continue
+                try:
+                    yield archive_name(image), lambda handle=handle: handle.chunks(CHUNK_SIZE)
+                finally:
+                    handle.close()
+                writer.writerow(_csv_row(image))
+                self.counts[(image.split, image.effective_label)] += 1
+            rows.seek(0)
+            yield "labels.csv", lambda: _text_chunks(rows)
+            yield "README.md", lambda: [self.readme().encode()]
+
+    def readme(self) -> str:
+        selection = self.selection
+        rows = []
+        for split in Split.values:
+            yes, no = self.counts[(split, Label.CORROSION)], self.counts[(split, Label.NO_CORROSION)]
+            rows.append(f"| {split} | {yes} | {no} | {yes + no} |")
+        table = "\n".join(rows)
+        if selection.min_votes:
+            floor = f"at least {selection.min_votes} votes, or an expert label (expert-labelled photos need no votes)"
+        else:
+            floor = "none"
+        missing = ""
+        if self.missing:
+            missing = f"\n- {len(self.missing)} selected photos were left out: their files could not be read."
+        return f"""# Corrosion Detector dataset
+
+Exported {self.exported_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: {self.total} photos.
+
+## Layout
+
+ImageFolder: `<split>/<label>/<file>`, with `split` train or validation and `label` corrosion or no_corrosion
+(`torchvision.datasets.ImageFolder("train")` reads a split as it is). A file is named after the first 16 hex
+digits of its SHA-256. `labels.csv` has a row per photo: {", ".join(CSV_COLUMNS)}.
+
+| split | corrosion | no_corrosion | total |
+|---|---|---|---|
+{table}
+
+## Labels and their provenance
+
+Labels are crowd-sourced. Volunteers were asked: "{settings.QUIZ_QUESTION}" Once a photo has
+{settings.QUIZ_MIN_VOTES} votes its crowd label is the majority; a tie stays undecided. Each photo's label is
+the first of: an expert's label, the crowd's label, the label it was imported with from its original source.
+`label_source` (expert, crowd or imported) says which one it carries, `expert_label` gives the expert's where
+there is one, and `yes_votes`, `no_votes` and `agreement` (the share of votes on the majority side, empty without
+votes) let you weigh or filter photos by how sure the crowd was. Validation photos always carry an expert label:
+use them to evaluate, not to train.
+
+## Selection
+
+- split: {selection.split}
+- minimum votes: {floor}
+- balanced: {BALANCE_RULE if selection.balanced else "no"}
+- photos excluded by reviewers are never exported; unlabelled photos are not exported.{missing}
 """
-    return text.encode()
 
 
-class _Sink(io.RawIOBase):
-    """A write-only, unseekable file: zipfile then writes data descriptors and never seeks back."""
+def _csv_row(image: Image) -> list:
+    agreement = image.agreement
+    return [
+        archive_name(image),
+        image.split,
+        image.effective_label,
+        image.label_source,
+        image.votes_yes,
+        image.votes_no,
+        "" if agreement is None else f"{agreement:.4f}",
+        image.expert_label or "",
+    ]
 
-    def __init__(self):
+
+def _text_chunks(text_file) -> Iterator[bytes]:
+    while block := text_file.read(CHUNK_SIZE):
+        yield block.encode()
+
+
+class _ChunkSink(io.RawIOBase):
+    """Write-only and unseekable, so zipfile writes data descriptors and never goes back to patch a header."""
+
+    def __init__(self) -> None:
         self._parts: list[bytes] = []
+        self.pending = 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:
         self._parts.append(bytes(data))
+        self.pending += len(data)
         return len(data)
 
     def drain(self) -> bytes:
-        data, self._parts = b"".join(self._parts), []
+        data, self._parts, self.pending = b"".join(self._parts), [], 0
         return data
 
 
-def zip_stream(images: list[Image], *, balanced: bool = False, min_votes: int | None = None) -> Iterator[bytes]:
-    sink = _Sink()
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:
-        for image in images:
-            # JPEGs do not shrink further: stored, not deflated.
-            with archive.open(archive_name(image), mode="w", force_zip64=True) as entry, image.file.open("rb") as src:
-                while chunk := src.read(CHUNK):
-                    entry.write(chunk)
-                    yield sink.drain()
-        archive.writestr("labels.csv", labels_csv(images), compress_type=zipfile.ZIP_DEFLATED)
-        archive.writestr(
-            "README.md", readme(images, balanced=balanced, min_votes=min_votes), compress_type=zipfile.ZIP_DEFLATED
-        )
-    yield sink.drain()
+def zip_stream(entries: Iterable[Entry], *, date_time: datetime | None = None) -> Iterator[bytes]:
+    """Zip `(arcname, producer)` entries on the fly, yielding the archive in chunks of about `CHUNK_SIZE`.
+
+    Each producer is called once, when its entry is written, and returns an iterable of bytes. Photos are
+    stored; text (csv, md, ...) is deflated. zipfile adds Zip64 records when the archive needs them.
+    """
+    stamp = (date_time or timezone.now()).astimezone(UTC).timetuple()[:6]
+    sink = _ChunkSink()
+    with zipfile.ZipFile(sink, mode="w") as archive:
+        for arcname, produce in entries:
+            info = zipfile.ZipInfo(arcname, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED if arcname.endswith(_DEFLATED_SUFFIXES) else zipfile.ZIP_STORED
+            info.external_attr = 0o644 << 16
+            with archive.open(info, mode="w") as entry:
+                for data in produce():
+                    entry.write(data)
+                    if sink.pending >= CHUNK_SIZE:
+                        yield sink.drain()
+    if tail := sink.drain():
+        yield tail
+
+
+def dataset_export_write(*, selection: DatasetSelection, path: Path) -> DatasetExport:
+    """Write the export to `path`, through a temporary name so a reader never sees a half-written zip."""
+    export = DatasetExport(selection)
+    partial = path.with_name(path.name + ".part")
+    try:
+        with open(partial, "wb") as handle:
+            for chunk in export.chunks():
+                handle.write(chunk)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return export

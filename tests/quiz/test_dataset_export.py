@@ -1,142 +1,254 @@
 import csv
 import io
 import os
+import re
 import tracemalloc
 import zipfile
-from io import StringIO
 
 import pytest
-from django.contrib.auth.models import User
-from django.core.management import CommandError, call_command
 from django.http import StreamingHttpResponse
-from rest_framework.test import APIClient
+from PIL import Image as PilImage
 
 from factories import make_image
-from quiz.dataset_export import export_queryset, zip_stream
-from quiz.models import Label, Split
+from quiz.dataset_export import (
+    CSV_COLUMNS,
+    DatasetExport,
+    ExportOptionsError,
+    dataset_export_select,
+    zip_stream,
+)
+from quiz.export_apis import dataset_zip_response
+from quiz.models import Image, Label, LabelSource, Split
+from quiz.services import image_import
 
 pytestmark = pytest.mark.django_db
 
 
-def unzip(data: bytes) -> zipfile.ZipFile:
-    return zipfile.ZipFile(io.BytesIO(data))
+def exported(**options) -> zipfile.ZipFile:
+    data = b"".join(DatasetExport(dataset_export_select(**options)).chunks())
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert archive.testzip() is None
+    return archive
 
 
-def test_it_exports_only_labelled_unexcluded_images():
+def photos(archive: zipfile.ZipFile) -> list[str]:
+    return [name for name in archive.namelist() if name not in ("labels.csv", "README.md")]
+
+
+def labels(archive: zipfile.ZipFile) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(archive.read("labels.csv").decode())))
+
+
+def ids(selection) -> set[int]:
+    return set(selection.image_ids)
+
+
+def noise_image(side: int = 480) -> Image:
+    """A photo of random noise: JPEG cannot shrink it, so it stays big (~200 KB at this size)."""
+    buffer = io.BytesIO()
+    PilImage.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buffer, "JPEG", quality=90)
+    return image_import(data=buffer.getvalue(), split=Split.TRAIN, label=Label.CORROSION, expert=False).image
+
+
+# --- which photos leave -------------------------------------------------------------------------------
+
+
+def test_it_never_exports_excluded_or_unlabelled_images():
     kept = make_image(label=Label.CORROSION)
     make_image(label=None)
-    make_image(label=Label.CORROSION, excluded=True)
-    assert [i.pk for i in export_queryset()] == [kept.pk]
+    make_image(label=Label.CORROSION, excluded=True, excluded_reason="a face")
+    make_image(split=Split.VALIDATION, label=Label.NO_CORROSION, excluded=True)
+    assert ids(dataset_export_select()) == {kept.pk}
+    assert ids(dataset_export_select(base=Image.objects.all(), min_votes=0, balanced=False)) == {kept.pk}
 
 
-def test_it_applies_the_vote_floor_but_not_to_expert_labels():
-    voted = make_image(label=None, votes_yes=5, vote_count=5)
+def test_it_keeps_images_with_enough_votes_or_an_expert_label():
+    crowd = make_image(label=None, votes_yes=4, votes_no=1, vote_count=5)
     make_image(label=Label.CORROSION, votes_yes=1, vote_count=1)  # imported label, too few votes
-    expert = make_image(split=Split.VALIDATION, label=Label.NO_CORROSION)
-    assert {i.pk for i in export_queryset(min_votes=5)} == {voted.pk, expert.pk}
+    train_expert = make_image(label=Label.NO_CORROSION, expert=True)  # no votes at all
+    validation = make_image(split=Split.VALIDATION, label=Label.CORROSION)
+    assert ids(dataset_export_select(min_votes=5)) == {crowd.pk, train_expert.pk, validation.pk}
+    assert len(dataset_export_select(min_votes=0)) == 4
 
 
-def test_it_balances_classes_within_each_split():
-    for _ in range(3):
-        make_image(label=Label.CORROSION)
-    make_image(label=Label.NO_CORROSION)
-    for label in (Label.CORROSION, Label.NO_CORROSION, Label.NO_CORROSION):
-        make_image(split=Split.VALIDATION, label=label)
-    chosen = export_queryset(balanced=True)
-    counts = {(i.split, i.effective_label) for i in chosen}
-    assert len(chosen) == 4 and len(counts) == 4
-    assert export_queryset(balanced=True) == chosen  # deterministic
+def test_it_balances_classes_within_each_split_keeping_the_lowest_hashes():
+    train_corrosion = [make_image(label=Label.CORROSION) for _ in range(3)]
+    train_clean = make_image(label=Label.NO_CORROSION)
+    validation_corrosion = make_image(split=Split.VALIDATION, label=Label.CORROSION)
+    validation_clean = [make_image(split=Split.VALIDATION, label=Label.NO_CORROSION) for _ in range(2)]
+
+    selection = dataset_export_select(balanced=True)
+
+    lowest = min(train_corrosion, key=lambda image: image.sha256)
+    lowest_clean = min(validation_clean, key=lambda image: image.sha256)
+    assert ids(selection) == {lowest.pk, train_clean.pk, validation_corrosion.pk, lowest_clean.pk}
+    assert dataset_export_select(balanced=True).image_ids == selection.image_ids
 
 
-def test_it_filters_by_split_and_refuses_unknown_ones():
+def test_it_drops_a_split_with_one_class_from_a_balanced_export():
     make_image(label=Label.CORROSION)
-    make_image(split=Split.VALIDATION)
-    assert {i.split for i in export_queryset(split="validation")} == {"validation"}
-    with pytest.raises(ValueError):
-        export_queryset(split="test")
+    make_image(split=Split.VALIDATION, label=Label.CORROSION)
+    make_image(split=Split.VALIDATION, label=Label.NO_CORROSION)
+    selection = dataset_export_select(balanced=True)
+    assert {Image.objects.get(pk=pk).split for pk in selection.image_ids} == {Split.VALIDATION}
 
 
-def test_it_writes_imagefolder_layout_labels_csv_and_readme():
-    images = [make_image(label=Label.CORROSION), make_image(split=Split.VALIDATION, label=Label.NO_CORROSION)]
-    archive = unzip(b"".join(zip_stream(export_queryset())))
-    names = archive.namelist()
-    assert any(n.startswith("train/corrosion/") and n.endswith(".jpg") for n in names)
-    assert any(n.startswith("validation/no_corrosion/") for n in names)
-    rows = list(csv.DictReader(io.StringIO(archive.read("labels.csv").decode())))
-    assert [r["split"] for r in rows] == ["train", "validation"]
-    assert set(rows[0]) == {
-        "file",
-        "split",
-        "effective_label",
-        "label_source",
-        "yes_votes",
-        "no_votes",
-        "agreement",
-        "expert_label",
-    }
-    assert rows[1]["expert_label"] == "no_corrosion" and rows[0]["label_source"] == "imported"
-    readme = archive.read("README.md").decode()
-    assert "| train | 1 | 0 |" in readme and "| validation | 0 | 1 |" in readme and "Exported" in readme
-    with images[0].file.open("rb") as original:
-        assert archive.read(rows[0]["file"]) == original.read()
+def test_it_balances_after_the_vote_floor_and_the_split_filter():
+    for _ in range(2):
+        make_image(label=None, votes_yes=5, vote_count=5)
+    make_image(label=None, votes_no=5, vote_count=5)
+    make_image(label=Label.NO_CORROSION)  # no votes: below the floor
+    make_image(split=Split.VALIDATION, label=Label.CORROSION)
+    selection = dataset_export_select(split="train", min_votes=5, balanced=True)
+    chosen = Image.objects.filter(pk__in=selection.image_ids)
+    assert sorted(chosen.values_list("effective_label", flat=True)) == [Label.CORROSION, Label.NO_CORROSION]
+    assert {image.split for image in chosen} == {Split.TRAIN}
 
 
-def test_it_streams_in_chunks_without_holding_the_zip_in_memory():
-    for _ in range(12):
-        image = make_image(label=Label.CORROSION)
-        with image.file.open("wb") as handle:  # make each photo big: 256 KB of noise
-            handle.write(os.urandom(256 * 1024))
-    images = export_queryset()
-    tracemalloc.start()
-    total, chunks = 0, 0
-    for chunk in zip_stream(images):
-        total += len(chunk)
-        chunks += 1
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert total > 12 * 256 * 1024 and chunks > 12
-    assert peak < total / 4
+def test_it_filters_by_split():
+    train = make_image(label=Label.CORROSION)
+    validation = make_image(split=Split.VALIDATION)
+    assert ids(dataset_export_select(split="validation")) == {validation.pk}
+    assert ids(dataset_export_select(split="train")) == {train.pk}
+    assert ids(dataset_export_select(split="all")) == {train.pk, validation.pk}
 
 
-def test_it_exports_from_the_command_line(tmp_path):
-    make_image(label=Label.CORROSION)
-    out = tmp_path / "set.zip"
-    output = StringIO()
-    call_command("export_dataset", str(out), "--balanced", "--min-votes", "0", stdout=output)
-    assert "Exported 0 images" in output.getvalue()  # balanced with one class only
-    call_command("export_dataset", str(out), stdout=output)
-    assert len([n for n in unzip(out.read_bytes()).namelist() if n.endswith(".jpg")]) == 1
-    with pytest.raises(CommandError, match=".zip"):
-        call_command("export_dataset", str(tmp_path / "set.tar"))
-    with pytest.raises(CommandError):
-        call_command("export_dataset", str(out), "--split", "test")
+@pytest.mark.parametrize("options", [{"split": "test"}, {"split": ""}, {"min_votes": -1}])
+def test_it_refuses_options_that_make_no_export(options):
+    with pytest.raises(ExportOptionsError):
+        dataset_export_select(**options)
 
 
-@pytest.mark.parametrize("who,status", [("anonymous", 401), ("volunteer", 403), ("staff", 200)])
-def test_it_serves_the_export_to_staff_only(who, status):
-    make_image(label=Label.CORROSION)
-    client = APIClient()
-    if who != "anonymous":
-        client.force_authenticate(User.objects.create_user(who, is_staff=who == "staff"))
-    response = client.get("/api/dataset/export/?balanced=0&split=all")
-    assert response.status_code == status
-    if status == 200:
-        assert isinstance(response, StreamingHttpResponse)
-        assert response["Content-Disposition"].startswith('attachment; filename="corrosion-dataset-')
-        assert "labels.csv" in unzip(b"".join(response.streaming_content)).namelist()
-
-
-def test_it_refuses_bad_export_parameters():
-    client = APIClient()
-    client.force_authenticate(User.objects.create_user("staff", is_staff=True))
-    assert client.get("/api/dataset/export/?split=test").status_code == 400
-    assert client.get("/api/dataset/export/?min_votes=-1").status_code == 400
-
-
-def test_it_exports_the_admin_selection(client):
-    client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
+def test_it_exports_only_within_the_given_base_queryset():
     chosen = make_image(label=Label.CORROSION)
     make_image(label=Label.NO_CORROSION)
-    response = client.post("/admin/quiz/image/", {"action": "export_selected", "_selected_action": [chosen.pk]})
-    archive = unzip(b"".join(response.streaming_content))
-    assert len([n for n in archive.namelist() if n.endswith(".jpg")]) == 1
+    excluded = make_image(label=Label.NO_CORROSION, excluded=True)
+    base = Image.objects.filter(pk__in=[chosen.pk, excluded.pk]).order_by("-pk")
+    assert dataset_export_select(base=base).image_ids == [chosen.pk]
+
+
+def test_it_leaves_out_a_photo_excluded_after_the_selection():
+    first, second = make_image(label=Label.CORROSION), make_image(label=Label.NO_CORROSION)
+    selection = dataset_export_select()
+    Image.objects.filter(pk=second.pk).update(excluded=True)
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(DatasetExport(selection).chunks())))
+    assert [row["file"] for row in labels(archive)] == photos(archive) == [f"train/corrosion/{first.sha256[:16]}.jpg"]
+
+
+def test_it_leaves_out_photos_whose_file_is_gone_and_says_so():
+    kept, lost = make_image(label=Label.CORROSION), make_image(label=Label.NO_CORROSION)
+    lost.file.storage.delete(lost.file.name)
+    export = DatasetExport(dataset_export_select())
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(export.chunks())))
+    assert photos(archive) == [f"train/corrosion/{kept.sha256[:16]}.jpg"]
+    assert export.missing == [lost.pk]
+    assert "1 selected photos were left out" in archive.read("README.md").decode()
+
+
+# --- what the zip holds -------------------------------------------------------------------------------
+
+
+def test_it_lays_photos_out_as_an_image_folder():
+    train = make_image(label=Label.CORROSION)
+    validation = make_image(split=Split.VALIDATION, label=Label.NO_CORROSION)
+    archive = exported()
+    assert photos(archive) == [
+        f"train/corrosion/{train.sha256[:16]}.jpg",
+        f"validation/no_corrosion/{validation.sha256[:16]}.jpg",
+    ]
+    with train.file.open("rb") as original:
+        assert archive.read(f"train/corrosion/{train.sha256[:16]}.jpg") == original.read()
+    assert archive.getinfo(photos(archive)[0]).compress_type == zipfile.ZIP_STORED
+
+
+def test_it_writes_a_labels_csv_row_per_photo_with_votes_and_provenance():
+    crowd = make_image(label=Label.NO_CORROSION, votes_yes=1, votes_no=3, vote_count=4)
+    overruled = make_image(label=None, votes_yes=5, vote_count=5, expert_label=Label.NO_CORROSION)
+    archive = exported()
+    header = archive.read("labels.csv").decode().splitlines()[0]
+    assert header.split(",") == CSV_COLUMNS
+    rows = {row["file"]: row for row in labels(archive)}
+    assert set(rows) == set(photos(archive))
+    assert rows[f"train/no_corrosion/{crowd.sha256[:16]}.jpg"] == {
+        "file": f"train/no_corrosion/{crowd.sha256[:16]}.jpg",
+        "split": "train",
+        "effective_label": "no_corrosion",
+        "label_source": LabelSource.IMPORTED,
+        "yes_votes": "1",
+        "no_votes": "3",
+        "agreement": "0.7500",
+        "expert_label": "",
+    }
+    row = rows[f"train/no_corrosion/{overruled.sha256[:16]}.jpg"]
+    assert (row["label_source"], row["expert_label"], row["yes_votes"], row["agreement"]) == (
+        LabelSource.EXPERT,
+        "no_corrosion",
+        "5",
+        "1.0000",
+    )
+
+
+def test_it_writes_a_readme_with_counts_date_and_provenance():
+    for _ in range(2):
+        make_image(label=Label.CORROSION)
+    make_image(label=Label.NO_CORROSION)
+    make_image(split=Split.VALIDATION, label=Label.NO_CORROSION)
+    readme = exported(min_votes=3).read("README.md").decode()
+    # Only the validation photo has an expert label; the train photos have no votes.
+    assert "| train | 0 | 0 | 0 |" in readme and "| validation | 0 | 1 | 1 |" in readme
+    readme = exported().read("README.md").decode()
+    assert "| train | 2 | 1 | 3 |" in readme and "| validation | 0 | 1 | 1 |" in readme
+    assert re.search(r"Exported \d{4}-\d\d-\d\d \d\d:\d\d UTC: 4 photos", readme)
+    assert "crowd-sourced" in readme and "label_source" in readme and "never exported" in readme
+
+
+def test_it_writes_a_valid_zip_when_nothing_matches():
+    archive = exported(balanced=True)
+    assert archive.namelist() == ["labels.csv", "README.md"]
+    assert labels(archive) == []
+
+
+# --- streaming ----------------------------------------------------------------------------------------
+
+
+def test_it_zips_each_entry_only_when_its_turn_comes():
+    produced = []
+
+    def producer(name, size):
+        def produce():
+            produced.append(name)
+            for _ in range(size // 1000):
+                yield b"x" * 1000
+
+        return produce
+
+    stream = zip_stream([("a.bin", producer("a", 200_000)), ("b.bin", producer("b", 200_000))])
+    first = next(stream)
+    assert produced == ["a"] and first.startswith(b"PK\x03\x04")
+    rest = b"".join(stream)
+    assert produced == ["a", "b"]
+    archive = zipfile.ZipFile(io.BytesIO(first + rest))
+    assert archive.read("b.bin") == b"x" * 200_000 and archive.testzip() is None
+
+
+def test_it_streams_a_big_export_in_many_chunks_with_bounded_memory():
+    for _ in range(30):
+        noise_image()
+    selection = dataset_export_select()
+    response = dataset_zip_response(selection)
+    assert isinstance(response, StreamingHttpResponse)
+
+    tracemalloc.start()
+    try:
+        total = chunks = largest = 0
+        for chunk in response.streaming_content:
+            total, chunks, largest = total + len(chunk), chunks + 1, max(largest, len(chunk))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    response.close()
+
+    assert total > 30 * 150_000 and chunks >= 30
+    assert largest < 256 * 1024
+    # Fixed buffers and one batch of rows (about 0.5 MB), never the archive (over 6 MB).
+    assert peak < total / 5, f"peak {peak} bytes for a {total}-byte zip"
