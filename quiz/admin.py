@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import F, Q
-from django.db.models.functions import Least
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from quiz.export_admin import export_selected_images
 from quiz.models import Image, Label, Vote, Voter
+from quiz.selectors import images_controversial
 from quiz.services import image_set_expert_label
 
 
@@ -29,11 +27,6 @@ class LabelledFilter(admin.SimpleListFilter):
         return queryset
 
 
-def controversial_q() -> Q:
-    """Minority share of at least 40% (so between 40% and 60%) with at least the label threshold of votes."""
-    return Q(vote_count__gte=settings.QUIZ_MIN_VOTES) & Q(minority_x10__gte=F("vote_count") * 4)
-
-
 class ControversialFilter(admin.SimpleListFilter):
     title = "controversial"
     parameter_name = "controversial"
@@ -43,7 +36,7 @@ class ControversialFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.alias(minority_x10=Least("votes_yes", "votes_no") * 10).filter(controversial_q())
+            return images_controversial(queryset)
         return queryset
 
 

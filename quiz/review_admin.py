@@ -5,27 +5,19 @@ Registered from QuizConfig.ready() so it lives apart from the plain image admin.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Q
-from django.db.models.functions import Least
+from django.db.models import Count, Q
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from quiz.models import Expertise, Label, ReviewItem
+from quiz.selectors import images_controversial
 from quiz.services import image_exclude, image_set_expert_label
 
 EXPERTISE_LEVELS = [(Expertise.NONE, "none"), (Expertise.SOME, "some"), (Expertise.PROFESSIONAL, "professional")]
-
-
-def controversial(queryset):
-    """Minority share between 40% and 60% with at least the label threshold of votes."""
-    return queryset.alias(minority=Least("votes_yes", "votes_no")).filter(
-        vote_count__gte=settings.QUIZ_MIN_VOTES, minority__gte=F("vote_count") * 0.4
-    )
 
 
 def with_expertise_split(queryset):
@@ -47,7 +39,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).filter(excluded=False, expert_label__isnull=True)
-        return with_expertise_split(controversial(queryset)).order_by("-vote_count", "id")
+        return with_expertise_split(images_controversial(queryset)).order_by("-vote_count", "id")
 
     def has_add_permission(self, request):
         return False

@@ -7,9 +7,17 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models.functions import Least
 
 from quiz.models import Image, Split, Vote, Voter
+
+
+def images_controversial(queryset: QuerySet[Image]) -> QuerySet[Image]:
+    """Minority share between 40% and 60% with at least the label threshold of votes."""
+    return queryset.alias(minority=Least("votes_yes", "votes_no")).filter(
+        vote_count__gte=settings.QUIZ_MIN_VOTES, minority__gte=F("vote_count") * 0.4
+    )
 
 
 def voter_get(*, key: uuid.UUID) -> Voter | None:
