@@ -33,6 +33,10 @@ class TrainingRun(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True, help_text="host:pid of the process running it")
+    # Refreshed every TRAINING_HEARTBEAT_SECONDS while the run trains; a running run whose
+    # heartbeat is older than TRAINING_HEARTBEAT_TIMEOUT is taken for dead (its worker was killed).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

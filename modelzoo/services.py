@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import tempfile
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,13 +22,14 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from modelzoo.errors import NoActiveModel, NothingToRollBackTo, NoTrainingData, TrainingAlreadyRunning
 from modelzoo.models import ModelVersion, TrainingRun
 from modelzoo.selectors import labels_gained_since, model_version_active, training_data, training_run_open
+from quiz.services import crowd_labels_reaggregate
 
 logger = logging.getLogger(__name__)
 
@@ -33,22 +39,39 @@ ARCHITECTURE = "unet-encoder-5"
 def training_run_request(
     *, triggered_by: str, user=None, config: dict[str, Any] | None = None, promote: bool = True, enqueue: bool = True
 ) -> TrainingRun:
-    """Queue a training run; refused while another is queued or running (a database constraint)."""
+    """Queue a training run; refused while another is queued or running (a database constraint).
+
+    A running run whose worker died (no heartbeat) is marked failed first, so it does not block this one.
+    """
+    _fail_stale_runs()
     try:
         with transaction.atomic():
             run = TrainingRun.objects.create(
                 triggered_by=triggered_by[:64], requested_by=user, config=config or {}, promote=promote
             )
             if enqueue:
-                from modelzoo.tasks import training_run_execute_task
-
-                transaction.on_commit(lambda: training_run_execute_task.delay(run.id))
+                transaction.on_commit(lambda: _training_run_enqueue(run.id))
     except IntegrityError:
         open_run = training_run_open()
         raise TrainingAlreadyRunning(
             f"Training run {open_run.pk if open_run else '?'} is already {open_run.state if open_run else 'open'}."
         ) from None
+    if enqueue:
+        run.refresh_from_db()  # failed already if the broker refused it
     return run
+
+
+def _training_run_enqueue(run_id: int) -> None:
+    from kombu.exceptions import OperationalError
+
+    from modelzoo.tasks import training_run_execute_task
+
+    try:
+        training_run_execute_task.delay(run_id)
+    except OperationalError as error:
+        # A queued run that no worker will ever see would block every later trigger: fail it now.
+        logger.error("training run %s not queued, broker unavailable: %s", run_id, error)
+        _training_run_fail(run_id, f"Could not queue the run (broker unavailable): {error}")
 
 
 def training_run_execute(*, run_id: int, progress: bool = False) -> ModelVersion | None:
@@ -63,15 +86,49 @@ def training_run_execute(*, run_id: int, progress: bool = False) -> ModelVersion
         if run.state != TrainingRun.State.QUEUED:
             return None
         run.state = TrainingRun.State.RUNNING
-        run.started_at = timezone.now()
-        run.save(update_fields=["state", "started_at", "updated_at"])
+        run.started_at = run.heartbeat_at = timezone.now()
+        run.worker = f"{socket.gethostname()}:{os.getpid()}"[:255]
+        run.save(update_fields=["state", "started_at", "heartbeat_at", "worker", "updated_at"])
     try:
-        return _train_and_register(run, progress=progress)
+        with _heartbeat(run.pk):
+            return _train_and_register(run, progress=progress)
     except Exception as exc:
         logger.exception("training run %s failed", run.pk)
         reason = f"{exc.__class__.__name__}: {exc}"
         _training_run_fail(run.pk, reason + "\n\n" + traceback.format_exc(limit=5))
         return None
+
+
+@contextmanager
+def _heartbeat(run_id: int) -> Iterator[None]:
+    """Refresh the run's heartbeat from a side thread while the body trains.
+
+    An epoch can take minutes, so progress reports alone cannot tell a slow run from a dead one;
+    a killed worker stops beating within one interval whatever the epoch length.
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.TRAINING_HEARTBEAT_SECONDS):
+                try:
+                    TrainingRun.objects.filter(pk=run_id, state=TrainingRun.State.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception:
+                    # A database blip must not stop the beats (nor the training); the next beat retries.
+                    logger.warning("training run %s: heartbeat not recorded", run_id, exc_info=True)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"training-heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _training_run_fail(run_id: int, reason: str) -> None:
@@ -84,6 +141,8 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
     from modelzoo.ml.export import check_onnx_parity, export_onnx
     from modelzoo.ml.training import model_from_result, save_checkpoint, train
 
+    if settings.QUIZ_AGGREGATION == "weighted":
+        crowd_labels_reaggregate()  # train on labels from every vote so far, not only the live estimates
     snapshot_at = timezone.now()
     data = training_data()
     if not data.train or not data.validation:
@@ -218,6 +277,7 @@ def model_version_promote(*, version_id: int, force: bool = False) -> bool:
     version.status = ModelVersion.Status.ACTIVE
     version.activated_at = timezone.now()
     version.save(update_fields=["status", "activated_at"])
+    _model_scores_refresh_on_commit(version)
     return True
 
 
@@ -240,7 +300,16 @@ def model_version_rollback() -> ModelVersion:
     previous.status = ModelVersion.Status.ACTIVE
     previous.activated_at = timezone.now()
     previous.save(update_fields=["status", "activated_at"])
+    _model_scores_refresh_on_commit(previous)
     return previous
+
+
+def _model_scores_refresh_on_commit(version: ModelVersion) -> None:
+    """Uncertainty-first selection ranks images by the active model: score the pool once it is live."""
+    if settings.QUIZ_SELECTION == "uncertain":
+        from quiz.tasks import images_score_unlabelled
+
+        transaction.on_commit(lambda: images_score_unlabelled.delay(version.pk))
 
 
 def retrain_if_enough_labels() -> TrainingRun | None:
@@ -256,7 +325,20 @@ def retrain_if_enough_labels() -> TrainingRun | None:
         return None
 
 
-def _fail_stale_runs() -> None:
-    cutoff = timezone.now() - timedelta(minutes=settings.TRAINING_STALE_MINUTES)
-    for run in TrainingRun.objects.filter(state=TrainingRun.State.RUNNING, updated_at__lt=cutoff):
-        _training_run_fail(run.pk, "No progress reported for too long: the training worker is gone.")
+def _fail_stale_runs() -> int:
+    """Mark failed the running runs whose heartbeat stopped (their worker died); return how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT)
+    stale = TrainingRun.objects.filter(state=TrainingRun.State.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, updated_at__lt=cutoff)
+    )
+    failed = 0
+    for run in stale:
+        logger.warning("training run %s: no heartbeat from %s since %s", run.pk, run.worker, run.heartbeat_at)
+        # Conditional on the state: a run that finished meanwhile is left alone.
+        failed += TrainingRun.objects.filter(pk=run.pk, state=TrainingRun.State.RUNNING).update(
+            state=TrainingRun.State.FAILED,
+            error=f"The training worker {run.worker or '?'} stopped sending heartbeats: it was stopped or killed.",
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+    return failed

@@ -7,7 +7,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from quiz.export_admin import export_selected_images
-from quiz.models import Image, Label, Vote, Voter
+from quiz.models import CrowdAggregation, Image, Label, Vote, Voter
 from quiz.selectors import images_controversial
 from quiz.services import image_set_expert_label
 
@@ -51,6 +51,7 @@ class ImageAdmin(admin.ModelAdmin):
         "label_source",
         "imported_label",
         "crowd_label",
+        "crowd_confidence",
         "expert_label",
         "votes_yes",
         "votes_no",
@@ -76,11 +77,15 @@ class ImageAdmin(admin.ModelAdmin):
         "votes_no",
         "vote_count",
         "crowd_label",
+        "crowd_confidence",
         "effective_label",
         "label_source",
         "labelled_at",
         "created_at",
         "random_key",
+        "model_probability",
+        "model_margin",
+        "model_version",
     ]
     fields = (
         ["preview", "file", "split", "source", "original_name", "imported_label", "expert_label"]
@@ -164,9 +169,26 @@ class VoteAdmin(ReadOnlyAdmin):
 
 @admin.register(Voter)
 class VoterAdmin(ReadOnlyAdmin):
-    list_display = ["id", "key", "expertise", "votes_cast", "created_at", "last_seen_at"]
+    list_display = ["id", "key", "expertise", "votes_cast", "sensitivity", "specificity", "created_at", "last_seen_at"]
     list_filter = ["expertise"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     ordering = ["-id"]
     search_fields = ["=key"]
+
+
+@admin.register(CrowdAggregation)
+class CrowdAggregationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "votes",
+        "voters",
+        "gold_images",
+        "class_prior",
+        "iterations",
+        "voters_updated",
+        "images_relabelled",
+        "seconds",
+    ]
+    ordering = ["-id"]

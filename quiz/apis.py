@@ -7,13 +7,16 @@ served to the same voter cookie, which a cross-site page cannot read.
 from __future__ import annotations
 
 from django.conf import settings
-from rest_framework import status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from corrosiondetector.openapi import RETRY_AFTER, error_responses
 from quiz.errors import QuizError
 from quiz.identity import ip_hash, voter_key
+from quiz.models import Expertise
 from quiz.rounds import round_token_make
 from quiz.selectors import round_images_select, voter_get
 from quiz.serializers import ExpertiseInput, RoundSubmitInput
@@ -31,7 +34,33 @@ def quiz_error_response(error: QuizError) -> Response:
     return Response({"detail": error.message, "code": error.code}, status=error.http_status)
 
 
+class RoundImageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField()
+
+
+class RoundOutput(serializers.Serializer):
+    round = serializers.CharField(help_text="signed round token: send it back with the answers")
+    question = serializers.CharField()
+    images = RoundImageOutput(many=True)
+
+
+class RoundRecordedOutput(serializers.Serializer):
+    recorded = serializers.IntegerField(help_text="votes recorded: one per image of the round")
+    votes_cast = serializers.IntegerField(help_text="the voter's votes so far")
+
+
+class VoterOutput(serializers.Serializer):
+    expertise = serializers.ChoiceField(choices=Expertise.choices, help_text='"" until the voter says')
+    votes_cast = serializers.IntegerField()
+
+
 class RoundApi(PublicApi):
+    @extend_schema(
+        summary="Serve a quiz round",
+        parameters=[RETRY_AFTER],
+        responses={200: RoundOutput, **error_responses(429)},
+    )
     def get(self, request):
         key = voter_key(request)
         images = round_images_select(voter_key=key)
@@ -43,6 +72,24 @@ class RoundApi(PublicApi):
             }
         )
 
+    @extend_schema(
+        summary="Answer a quiz round",
+        request=RoundSubmitInput,
+        parameters=[RETRY_AFTER],
+        responses={
+            201: RoundRecordedOutput,
+            **error_responses(
+                400,
+                403,
+                409,
+                415,
+                429,
+                e400="Malformed JSON, a forged or expired round token, or ids not in the round.",
+                e403="The round was served to another voter.",
+                e409="This round was already answered.",
+            ),
+        },
+    )
     def post(self, request):
         payload = RoundSubmitInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -61,10 +108,19 @@ class RoundApi(PublicApi):
 
 
 class VoterApi(PublicApi):
+    @extend_schema(
+        summary="The voter's profile", parameters=[RETRY_AFTER], responses={200: VoterOutput, **error_responses(429)}
+    )
     def get(self, request):
         voter = voter_get(key=voter_key(request))
         return Response({"expertise": voter.expertise if voter else "", "votes_cast": voter.votes_cast if voter else 0})
 
+    @extend_schema(
+        summary="Say how much you know about corrosion",
+        request=ExpertiseInput,
+        parameters=[RETRY_AFTER],
+        responses={200: VoterOutput, **error_responses(400, 415, 429)},
+    )
     def put(self, request):
         payload = ExpertiseInput(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from django.http import StreamingHttpResponse
 from django.utils.cache import add_never_cache_headers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.views import APIView
 
+from corrosiondetector.openapi import error_responses
 from quiz.dataset_export import SPLIT_CHOICES, DatasetExport, DatasetSelection, dataset_export_select
 
 
@@ -36,6 +39,16 @@ class DatasetExportApi(APIView):
         # The body is a zip whatever Accept says (`Accept: application/zip` must not get 406); errors stay JSON.
         return super().perform_content_negotiation(request, force=True)
 
+    @extend_schema(
+        summary="Download the labelled dataset as an ImageFolder zip (staff)",
+        parameters=[InputSerializer],
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="a zip streamed as it is made: `<split>/<label>/…`, labels.csv, README"
+            ),
+            **error_responses(400, 401, 403),
+        },
+    )
     def get(self, request):
         serializer = self.InputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)

@@ -90,6 +90,8 @@ def clean_photo(data: bytes, *, max_pixels: int, max_side: int, quality: int = 9
             img = ImageOps.exif_transpose(img)
             img = _flatten_to_rgb(img)
             img.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
+            # Pillow's JPEG writer copies a decoded JPEG comment (COM) from `info` into the new file.
+            img.info = {}
             buffer = io.BytesIO()
             img.save(buffer, format="JPEG", quality=quality, optimize=True)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

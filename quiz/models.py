@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from quiz.aggregation import DEFAULT_SENSITIVITY, DEFAULT_SPECIFICITY
+
 
 class Label(models.TextChoices):
     CORROSION = "corrosion", "Corrosion"
@@ -34,6 +36,12 @@ class Expertise(models.TextChoices):
     NONE = "none", "None"
     SOME = "some", "Some"
     PROFESSIONAL = "professional", "Professional"
+
+
+# Train images whose label could still change with votes: no label at all, or only an imported one.
+NEEDS_VOTES = Q(excluded=False, split=Split.TRAIN) & (
+    Q(label_source__isnull=True) | Q(label_source=LabelSource.IMPORTED)
+)
 
 
 def _random_key() -> float:
@@ -65,6 +73,16 @@ class Image(models.Model):
     label_source = models.CharField(max_length=16, choices=LabelSource.choices, null=True, blank=True)
     labelled_at = models.DateTimeField(null=True, blank=True)
 
+    # Posterior of the crowd label under weighted aggregation (null when there is no crowd label, and
+    # always under majority voting, which has no posterior).
+    crowd_confidence = models.FloatField(null=True, blank=True)
+
+    # The active model's view of an image still needing votes, for uncertainty-first selection:
+    # P(corrosion), |P - 0.5| (indexed: small = unsure) and the version number that scored it.
+    model_probability = models.FloatField(null=True, blank=True)
+    model_margin = models.FloatField(null=True, blank=True)
+    model_version = models.PositiveIntegerField(null=True, blank=True, help_text="ModelVersion.version")
+
     votes_yes = models.PositiveIntegerField(default=0)
     votes_no = models.PositiveIntegerField(default=0)
     vote_count = models.PositiveIntegerField(default=0)
@@ -88,10 +106,17 @@ class Image(models.Model):
             ),
         ]
         indexes = [
+            # Every quiz tier is one (split, label_source) prefix, fewest votes first, sampled from a
+            # random point of random_key: range scans, never a sort of the table.
             models.Index(
-                fields=["split", "vote_count", "random_key"],
+                fields=["split", "label_source", "vote_count", "random_key"],
                 condition=Q(excluded=False),
                 name="image_quiz_selection",
+            ),
+            models.Index(
+                fields=["model_margin"],
+                condition=NEEDS_VOTES,
+                name="image_quiz_uncertain",
             ),
             models.Index(fields=["effective_label", "split"], name="image_label_split"),
             models.Index(fields=["labelled_at"], name="image_labelled_at"),
@@ -118,24 +143,26 @@ class Image(models.Model):
         return self.vote_count >= min_votes and share is not None and share >= 0.4
 
     def record_vote(self, *, corrosion: bool, min_votes: int) -> None:
-        """Count one vote and re-derive the labels. The caller holds the row lock."""
-        if corrosion:
-            self.votes_yes += 1
-        else:
-            self.votes_no += 1
-        self.vote_count = self.votes_yes + self.votes_no
+        """Count one vote and re-derive the labels by majority. The caller holds the row lock."""
+        self.count_vote(corrosion=corrosion)
         self.refresh_crowd_label(min_votes=min_votes)
+
+    def count_vote(self, *, corrosion: bool, by: int = 1) -> None:
+        """Count (or with by=-1 take back) one vote, leaving the labels to the caller. The caller holds the row lock."""
+        if corrosion:
+            self.votes_yes += by
+        else:
+            self.votes_no += by
+        self.vote_count = self.votes_yes + self.votes_no
 
     def withdraw_vote(self, *, corrosion: bool, min_votes: int) -> None:
         """Take back one vote (a voter changing their mind). The caller holds the row lock."""
-        if corrosion:
-            self.votes_yes -= 1
-        else:
-            self.votes_no -= 1
-        self.vote_count = self.votes_yes + self.votes_no
+        self.count_vote(corrosion=corrosion, by=-1)
         self.refresh_crowd_label(min_votes=min_votes)
 
     def refresh_crowd_label(self, *, min_votes: int) -> None:
+        """Majority voting: the paper's rule."""
+        self.crowd_confidence = None
         if self.vote_count < min_votes or self.votes_yes == self.votes_no:
             # Below the threshold, or a tie: undecided until more votes break it.
             self.crowd_label = None
@@ -143,6 +170,16 @@ class Image(models.Model):
             self.crowd_label = Label.CORROSION
         else:
             self.crowd_label = Label.NO_CORROSION
+        self.refresh_effective_label()
+
+    def set_crowd_decision(self, *, corrosion: bool | None, confidence: float | None) -> None:
+        """Weighted aggregation's verdict (see quiz.aggregation.crowd_decision); None = undecided."""
+        if corrosion is None:
+            self.crowd_label, self.crowd_confidence = None, None
+        else:
+            self.crowd_label = Label.CORROSION if corrosion else Label.NO_CORROSION
+            # Rounded so that re-aggregation rewrites a row only when its confidence really moved.
+            self.crowd_confidence = round(float(confidence), 4)
         self.refresh_effective_label()
 
     def refresh_effective_label(self) -> None:
@@ -157,7 +194,7 @@ class Image(models.Model):
             self.labelled_at = timezone.now() if label else None
 
 
-LABEL_FIELDS = ["crowd_label", "expert_label", "effective_label", "label_source", "labelled_at"]
+LABEL_FIELDS = ["crowd_label", "crowd_confidence", "expert_label", "effective_label", "label_source", "labelled_at"]
 COUNTER_FIELDS = ["votes_yes", "votes_no", "vote_count"]
 
 
@@ -171,6 +208,15 @@ class Voter(models.Model):
     votes_cast = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    # Estimated by crowd_labels_reaggregate (Dawid–Skene with gold); a newcomer is a typical voter.
+    # Database defaults too, because the vote path creates voters with raw SQL.
+    sensitivity = models.FloatField(
+        default=DEFAULT_SENSITIVITY, db_default=DEFAULT_SENSITIVITY, help_text="P(ticks | corrosion)"
+    )
+    specificity = models.FloatField(
+        default=DEFAULT_SPECIFICITY, db_default=DEFAULT_SPECIFICITY, help_text="P(leaves unticked | no corrosion)"
+    )
+    reliability_at = models.DateTimeField(null=True, blank=True, help_text="when last estimated")
 
     def __str__(self) -> str:
         return f"Voter {str(self.key)[:8]}"
@@ -192,6 +238,23 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"Vote {self.pk}: {'corrosion' if self.corrosion else 'no corrosion'}"
+
+
+class CrowdAggregation(models.Model):
+    """One run of crowd_labels_reaggregate; the latest one's class prior feeds the live vote path."""
+
+    class_prior = models.FloatField(help_text="estimated P(corrosion)")
+    votes = models.PositiveIntegerField()
+    voters = models.PositiveIntegerField()
+    gold_images = models.PositiveIntegerField()
+    iterations = models.PositiveIntegerField()
+    voters_updated = models.PositiveIntegerField(default=0)
+    images_relabelled = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Aggregation {self.pk} ({self.votes} votes, prior {self.class_prior:.2f})"
 
 
 class ReviewItem(Image):

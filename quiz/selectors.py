@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Least
 
-from quiz.models import Image, Split, Vote, Voter
+from quiz.models import NEEDS_VOTES, Image, LabelSource, Split, Vote, Voter
 
 
 def images_controversial(queryset: QuerySet[Image]) -> QuerySet[Image]:
@@ -27,30 +27,41 @@ def voter_get(*, key: uuid.UUID) -> Voter | None:
 def round_images_select(*, voter_key: uuid.UUID, rng: random.Random | None = None) -> list[Image]:
     """Pick the next round for a voter.
 
-    Unlabelled training images come first, fewest votes first, so votes spread
-    evenly and no image piles up votes while others starve. With a small
-    probability one slot goes to an already labelled image (to sharpen its
-    agreement estimate) and one to an expert-labelled validation image (a gold
-    question). A slot that a tier cannot fill falls through to the next tier.
+    Training images that still need votes come first: those with no label at all, then those with
+    only an imported one; fewest votes first, so votes spread evenly and no image piles up votes
+    while others starve. With QUIZ_SELECTION = "uncertain", most of those slots go instead to the
+    images the active model is least sure about (smallest |P(corrosion) - 0.5|), the rest
+    (QUIZ_EXPLORE_RATE) still random so the whole pool keeps being explored. With a small
+    probability one slot goes to an image with a crowd or expert label (to sharpen its agreement)
+    and one to an expert-labelled validation image (a gold question). A slot that a tier cannot
+    fill falls through to the next tier.
     """
     rng = rng or random.Random()
     size = settings.QUIZ_ROUND_SIZE
-    min_votes = settings.QUIZ_MIN_VOTES
     voter_id = Voter.objects.filter(key=voter_key).values_list("id", flat=True).first()
 
     pool = Image.objects.filter(excluded=False)
     if voter_id is not None:
         pool = pool.exclude(Exists(Vote.objects.filter(voter_id=voter_id, image_id=OuterRef("pk"))))
-    unlabelled = pool.filter(split=Split.TRAIN, vote_count__lt=min_votes)
-    labelled = pool.filter(split=Split.TRAIN, vote_count__gte=min_votes)
-    gold = pool.filter(split=Split.VALIDATION)
+    train = pool.filter(split=Split.TRAIN)
+    # Each tier is a list of (split, label_source) prefixes of the selection index, in order of preference.
+    needs_votes = [train.filter(label_source__isnull=True), train.filter(label_source=LabelSource.IMPORTED)]
+    labelled = [train.filter(label_source=LabelSource.CROWD), train.filter(label_source=LabelSource.EXPERT)]
+    gold = [pool.filter(split=Split.VALIDATION, label_source=LabelSource.EXPERT)]
 
     n_gold = 1 if size > 1 and rng.random() < settings.QUIZ_GOLD_RATE else 0
     n_sharpen = 1 if size > 1 + n_gold and rng.random() < settings.QUIZ_SHARPEN_RATE else 0
     chosen: list[Image] = []
-    for tier, wanted in ((gold, n_gold), (labelled, n_sharpen), (unlabelled, size - n_gold - n_sharpen)):
-        chosen += _fewest_votes_first(tier, wanted, exclude=_ids(chosen), rng=rng)
-    for tier in (unlabelled, labelled, gold):
+    chosen += _fewest_votes_first(gold, n_gold, exclude=[], rng=rng)
+    chosen += _fewest_votes_first(labelled, n_sharpen, exclude=_ids(chosen), rng=rng)
+    n_needs = size - n_gold - n_sharpen
+    if settings.QUIZ_SELECTION == "uncertain":
+        n_uncertain = min(n_needs, round(size * (1 - settings.QUIZ_EXPLORE_RATE)))
+        uncertain = _least_certain(pool.filter(NEEDS_VOTES), n_uncertain, exclude=_ids(chosen))
+        chosen += uncertain
+        n_needs -= len(uncertain)
+    chosen += _fewest_votes_first(needs_votes, n_needs, exclude=_ids(chosen), rng=rng)
+    for tier in (needs_votes, labelled, gold):
         if len(chosen) >= size:
             break
         chosen += _fewest_votes_first(tier, size - len(chosen), exclude=_ids(chosen), rng=rng)
@@ -62,26 +73,56 @@ def _ids(images: Iterable[Image]) -> list[int]:
     return [image.id for image in images]
 
 
-def _fewest_votes_first(qs: QuerySet[Image], wanted: int, *, exclude: list[int], rng: random.Random) -> list[Image]:
+_ROUND_FIELDS = ("id", "file", "width", "height", "vote_count")
+
+
+def _least_certain(qs: QuerySet[Image], wanted: int, *, exclude: list[int]) -> list[Image]:
+    """Scored images by the model's margin, smallest first: one scan of the partial margin index.
+
+    Images no model has scored yet are left to the random slots.
+    """
+    if wanted <= 0:
+        return []
+    scored = qs.filter(model_margin__isnull=False).exclude(id__in=exclude).only(*_ROUND_FIELDS)
+    return list(scored.order_by("model_margin")[:wanted])
+
+
+def _fewest_votes_first(
+    tier: list[QuerySet[Image]], wanted: int, *, exclude: list[int], rng: random.Random
+) -> list[Image]:
+    picked: list[Image] = []
+    for qs in tier:
+        if len(picked) >= wanted:
+            break
+        picked += _fewest_votes_first_one(qs, wanted - len(picked), exclude=exclude + _ids(picked), rng=rng)
+    return picked
+
+
+def _fewest_votes_first_one(qs: QuerySet[Image], wanted: int, *, exclude: list[int], rng: random.Random) -> list[Image]:
     """Random images from the lowest vote-count level upwards, by index range scans only.
 
-    Each level is sampled from a random point of `random_key`, wrapping round,
-    which uses the (split, vote_count, random_key) index instead of sorting the
-    table randomly.
+    Each level is sampled from a random point of `random_key`, wrapping round, which uses the
+    (split, label_source, vote_count, random_key) index instead of sorting the table randomly.
+    The queryset pins split and label_source; ordering by them too (constant, so no effect on the
+    result) lets PostgreSQL read the index in order even when label_source is pinned by IS NULL,
+    which it does not treat as an equality.
     """
     picked: list[Image] = []
     floor = 0
+    prefix = ("split", "label_source")
     while len(picked) < wanted:
         candidates = qs.filter(vote_count__gte=floor).exclude(id__in=exclude + _ids(picked))
-        level = candidates.order_by("vote_count").values_list("vote_count", flat=True).first()
+        level = candidates.order_by(*prefix, "vote_count").values_list("vote_count", flat=True).first()
         if level is None:
             break
-        at_level = candidates.filter(vote_count=level).only("id", "file", "width", "height", "vote_count")
+        at_level = (
+            candidates.filter(vote_count=level).only(*_ROUND_FIELDS).order_by(*prefix, "vote_count", "random_key")
+        )
         start = rng.random()
         need = wanted - len(picked)
-        batch = list(at_level.filter(random_key__gte=start).order_by("random_key")[:need])
+        batch = list(at_level.filter(random_key__gte=start)[:need])
         if len(batch) < need:
-            batch += list(at_level.filter(random_key__lt=start).order_by("random_key")[: need - len(batch)])
+            batch += list(at_level.filter(random_key__lt=start)[: need - len(batch)])
         picked += batch
         floor = level + 1
     return picked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -11,14 +12,16 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils import timezone
 
+from quiz import aggregation
 from quiz.errors import AlreadyVoted, RoundInvalid, RoundNotYours
 from quiz.imaging import ImageInfo, inspect_image
 from quiz.models import (
     COUNTER_FIELDS,
     LABEL_FIELDS,
+    CrowdAggregation,
     Expertise,
     Image,
     Label,
@@ -75,17 +78,201 @@ def vote_cast(
         raise AlreadyVoted("You have already voted on this round.") from None
     _tally(expertise=voter.expertise, votes=len(votes), yes=sum(vote.corrosion for vote in votes))
 
+    before = {image.id: _tracked_state(image) for image in images}
+    for image in images:
+        image.count_vote(corrosion=image.id in ticked)
+    _crowd_labels_refresh(images)
+
     newly_labelled = []
     for image in images:
-        before = _tracked_state(image)
-        image.record_vote(corrosion=image.id in ticked, min_votes=settings.QUIZ_MIN_VOTES)
-        after = _tracked_state(image)
-        if image.crowd_label and not before["crowd_label"]:
+        before_image, after = before[image.id], _tracked_state(image)
+        if image.crowd_label and not before_image["crowd_label"]:
             newly_labelled.append(image.id)
         # One small UPDATE per image with only what changed: much cheaper to build than
         # bulk_update's CASE expressions, and the rows are locked already.
-        Image.objects.filter(pk=image.pk).update(**{k: v for k, v in after.items() if v != before[k]})
+        Image.objects.filter(pk=image.pk).update(**{k: v for k, v in after.items() if v != before_image[k]})
     return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast)
+
+
+def _crowd_labels_refresh(images: list[Image]) -> None:
+    """Re-derive the crowd labels of images whose votes just changed (rows locked, votes written).
+
+    Majority needs only the counters. Weighted aggregation reads the votes of the images that
+    could be decided, with their voters' stored reliabilities, in one query (an image has a
+    handful of votes; the vote table's image index finds them).
+    """
+    if settings.QUIZ_AGGREGATION != "weighted":
+        for image in images:
+            image.refresh_crowd_label(min_votes=settings.QUIZ_MIN_VOTES)
+        return
+    threshold = min(settings.QUIZ_MIN_VOTES_CONFIDENT, settings.QUIZ_MIN_VOTES)
+    decidable = [image.id for image in images if image.vote_count >= threshold]
+    evidence: dict[int, list[tuple[bool, float, float]]] = {image_id: [] for image_id in decidable}
+    prior = None
+    if decidable:
+        latest_prior = CrowdAggregation.objects.order_by("-id").values("class_prior")[:1]
+        rows = (
+            Vote.objects.filter(image_id__in=decidable)
+            .annotate(prior=Subquery(latest_prior))
+            .values_list("image_id", "corrosion", "voter__sensitivity", "voter__specificity", "prior")
+        )
+        for image_id, corrosion, sensitivity, specificity, latest in rows:
+            evidence[image_id].append((corrosion, sensitivity, specificity))
+            prior = latest
+    for image in images:
+        posterior = None
+        if image.id in evidence:
+            votes, sensitivity, specificity = zip(*evidence[image.id]) if evidence[image.id] else ((), (), ())
+            posterior = aggregation.image_posterior(votes, sensitivity, specificity, 0.5 if prior is None else prior)
+        corrosion, confidence = aggregation.crowd_decision(
+            posterior,
+            image.vote_count,
+            min_votes=settings.QUIZ_MIN_VOTES,
+            min_votes_confident=settings.QUIZ_MIN_VOTES_CONFIDENT,
+            confidence=settings.QUIZ_LABEL_CONFIDENCE,
+        )
+        image.set_crowd_decision(corrosion=corrosion, confidence=confidence)
+
+
+_VOTE_PAGE = 200_000
+_RELABEL_CHUNK = 1000
+
+
+def crowd_labels_reaggregate() -> CrowdAggregation:
+    """Dawid–Skene over every vote, gold clamped: store each voter's reliability, then relabel.
+
+    Images whose crowd label (or its confidence, to 1e-3) changes under the weighted rule are
+    rewritten, in one transaction, in id order (the order vote_cast locks in, so the two cannot
+    deadlock). An image that got another vote while this ran is left to the live vote path.
+    Reliabilities are stored in an earlier transaction of their own.
+    """
+    import numpy as np
+
+    started = time.perf_counter()
+    image_ids, voter_ids, ticked = _votes_read()
+    images, image_idx = np.unique(image_ids, return_inverse=True)
+    voters, voter_idx = np.unique(voter_ids, return_inverse=True)
+    gold = np.full(images.size, np.nan)
+    expert = np.array([(pk, label == Label.CORROSION) for pk, label in _expert_labels()], dtype=np.int64).reshape(-1, 2)
+    if images.size and expert.size:
+        at = np.searchsorted(images, expert[:, 0])
+        present = (at < images.size) & (images[np.minimum(at, images.size - 1)] == expert[:, 0])
+        gold[at[present]] = expert[present, 1]
+    fit = aggregation.dawid_skene(image_idx, voter_idx, ticked, n_images=images.size, n_voters=voters.size, gold=gold)
+    voters_updated = _voter_reliabilities_store(voters, fit.sensitivity, fit.specificity)
+
+    # The crowd's own verdict, gold not clamped: a validation image's crowd label is what the crowd says.
+    crowd = aggregation.posteriors(
+        image_idx, voter_idx, ticked, images.size, fit.sensitivity, fit.specificity, fit.class_prior
+    )
+    n_votes = np.bincount(image_idx, minlength=images.size)
+    labels, confidences = aggregation.crowd_decisions(
+        crowd,
+        n_votes,
+        min_votes=settings.QUIZ_MIN_VOTES,
+        min_votes_confident=settings.QUIZ_MIN_VOTES_CONFIDENT,
+        confidence=settings.QUIZ_LABEL_CONFIDENCE,
+    )
+    decisions = {
+        int(pk): (None if label < 0 else bool(label), None if label < 0 else float(sure), int(n))
+        for pk, label, sure, n in zip(images, labels, confidences, n_votes)
+    }
+    changed = [pk for pk, current in _crowd_labels_current(images) if _differs(current, decisions[pk])]
+    with transaction.atomic():
+        relabelled = _crowd_labels_write(changed, decisions)
+        return CrowdAggregation.objects.create(
+            class_prior=fit.class_prior,
+            votes=int(ticked.size),
+            voters=int(voters.size),
+            gold_images=int(np.count_nonzero(~np.isnan(gold))),
+            iterations=fit.iterations,
+            voters_updated=voters_updated,
+            images_relabelled=relabelled,
+            seconds=time.perf_counter() - started,
+        )
+
+
+def _votes_read():
+    """Every vote as (image id, voter id, ticked) arrays, read in pages of the primary key."""
+    import numpy as np
+
+    pages, last = [], 0
+    table = Vote._meta.db_table
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                f"SELECT id, image_id, voter_id, corrosion FROM {table} WHERE id > %s ORDER BY id LIMIT %s",
+                [last, _VOTE_PAGE],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                break
+            pages.append(np.array(rows, dtype=np.int64))
+            last = int(pages[-1][-1, 0])
+    data = np.concatenate(pages) if pages else np.zeros((0, 4), dtype=np.int64)
+    return data[:, 1], data[:, 2], data[:, 3].astype(np.float64)
+
+
+def _expert_labels():
+    return Image.objects.filter(expert_label__isnull=False, vote_count__gt=0).values_list("id", "expert_label")
+
+
+def _crowd_labels_current(image_ids):
+    rows = Image.objects.filter(vote_count__gt=0).values_list("id", "crowd_label", "crowd_confidence", "vote_count")
+    wanted = {int(pk) for pk in image_ids}
+    for pk, label, confidence, vote_count in rows.iterator(chunk_size=10_000):
+        if pk in wanted:
+            yield pk, (label, confidence, vote_count)
+
+
+def _differs(current, decision) -> bool:
+    label, confidence, _ = current
+    corrosion, sure, _ = decision
+    wanted_label = None if corrosion is None else (Label.CORROSION if corrosion else Label.NO_CORROSION)
+    if label != wanted_label:
+        return True
+    if sure is None or confidence is None:
+        return (sure is None) != (confidence is None)
+    return abs(confidence - sure) > 1e-3
+
+
+def _crowd_labels_write(changed: list[int], decisions: dict) -> int:
+    """Apply decisions to locked rows (id order); returns how many crowd labels changed."""
+    relabelled = 0
+    changed = sorted(changed)
+    for start in range(0, len(changed), _RELABEL_CHUNK):
+        chunk = changed[start : start + _RELABEL_CHUNK]
+        rows = []
+        for image in Image.objects.select_for_update().filter(id__in=chunk).order_by("id"):
+            corrosion, sure, n_votes = decisions[image.id]
+            if image.vote_count != n_votes:
+                continue  # voted on since the votes were read: the vote path has decided it already
+            label_before = image.crowd_label
+            image.set_crowd_decision(corrosion=corrosion, confidence=sure)
+            relabelled += image.crowd_label != label_before
+            rows.append(image)
+        Image.objects.bulk_update(rows, LABEL_FIELDS)
+    return relabelled
+
+
+@transaction.atomic
+def _voter_reliabilities_store(voters, sensitivity, specificity) -> int:
+    now = timezone.now()
+    estimates = {
+        int(pk): (round(float(s), 4), round(float(c), 4)) for pk, s, c in zip(voters, sensitivity, specificity)
+    }
+    changed = []
+    # Scanned rather than filtered by id: a voter table's worth of ids is too many query parameters.
+    stored = Voter.objects.only("id", "sensitivity", "specificity").order_by("id")
+    for voter in stored.iterator(chunk_size=10_000):
+        if voter.id not in estimates:
+            continue
+        sens, spec = estimates[voter.id]
+        if abs(voter.sensitivity - sens) > 1e-3 or abs(voter.specificity - spec) > 1e-3:
+            voter.sensitivity, voter.specificity, voter.reliability_at = sens, spec, now
+            changed.append(voter)
+    Voter.objects.bulk_update(changed, ["sensitivity", "specificity", "reliability_at"], batch_size=2000)
+    return len(changed)
 
 
 def _tally(*, expertise: str, votes: int, yes: int, day=None) -> None:
@@ -153,7 +340,7 @@ def vote_set(*, voter_key: uuid.UUID, image_id: int, corrosion: bool, ip_hash: s
     if vote is not None and vote.corrosion == corrosion:
         return vote
     if vote is not None:
-        image.withdraw_vote(corrosion=vote.corrosion, min_votes=settings.QUIZ_MIN_VOTES)
+        image.count_vote(corrosion=vote.corrosion, by=-1)
         vote.corrosion = corrosion
         vote.save(update_fields=["corrosion"])
         # Counted on the day it was first cast: only its side changes.
@@ -162,7 +349,8 @@ def vote_set(*, voter_key: uuid.UUID, image_id: int, corrosion: bool, ip_hash: s
         vote = Vote.objects.create(voter=voter, image=image, corrosion=corrosion, expertise=voter.expertise)
         Voter.objects.filter(pk=voter.pk).update(votes_cast=F("votes_cast") + 1, last_seen_at=timezone.now())
         _tally(expertise=vote.expertise, votes=1, yes=int(corrosion))
-    image.record_vote(corrosion=corrosion, min_votes=settings.QUIZ_MIN_VOTES)
+    image.count_vote(corrosion=corrosion)
+    _crowd_labels_refresh([image])
     image.save(update_fields=COUNTER_FIELDS + LABEL_FIELDS)
     return vote
 

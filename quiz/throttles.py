@@ -2,46 +2,87 @@
 
 `cache.incr` is atomic in Redis, so concurrent requests cannot slip past the
 limit the way a read-modify-write history list (DRF's default throttle) can.
+
+When the cache is unreachable (Redis restarting) the limits fail open: refusing
+every vote because the abuse counter is down would turn a broker blip into an
+outage, and a few minutes without rate limits is the lesser harm.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import BaseThrottle
 
 from quiz.identity import ip_hash, voter_key
 
+try:
+    from redis import RedisError
+except ImportError:  # no Redis client installed: the cache is local memory, which does not fail this way
+    RedisError = OSError
+
 WINDOW_SECONDS = 60
+
+logger = logging.getLogger(__name__)
 
 
 def rate_limit_hit(bucket: str, limit: int) -> int | None:
-    """Count a request; return seconds to wait when over `limit` per window, else None."""
-    if limit <= 0:
+    """Count a request; return seconds to wait when over `limit` per window, else None (also when the cache is down)."""
+    return rate_limits_hit((bucket, limit))
+
+
+def rate_limits_hit(*checks: tuple[str, int]) -> int | None:
+    """Count a request in each (bucket, limit); seconds to wait if any is over its limit, else None."""
+    checks = tuple((bucket, limit) for bucket, limit in checks if limit > 0)
+    if not checks:
         return None
     window = int(time.time() // WINDOW_SECONDS)
-    key = f"rl:{bucket}:{window}"
-    if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
-            count = 1
-    if count > limit:
+    keys = [f"rl:{bucket}:{window}" for bucket, _ in checks]
+    try:
+        backend = caches["default"]
+        counts = _count_redis(backend, keys) if isinstance(backend, RedisCache) else [_count_other(k) for k in keys]
+    except (RedisError, OSError) as error:
+        logger.warning("rate limit %s not checked, cache unavailable: %s: %s", keys, type(error).__name__, error)
+        return None
+    if any(count > limit for count, (_, limit) in zip(counts, checks, strict=True)):
         return WINDOW_SECONDS - int(time.time()) % WINDOW_SECONDS
     return None
+
+
+def _count_redis(backend: RedisCache, keys: list[str]) -> list[int]:
+    """INCR and first-time EXPIRE of every key in one round trip (the cache API would take two per key).
+
+    The counters stay ordinary cache entries (same key prefix, integers stored as such).
+    """
+    full_keys = [backend.make_and_validate_key(key) for key in keys]
+    pipe = backend._cache.get_client(full_keys[0], write=True).pipeline(transaction=False)
+    for key in full_keys:
+        pipe.incr(key)
+        pipe.expire(key, WINDOW_SECONDS + 5, nx=True)
+    return pipe.execute()[::2]
+
+
+def _count_other(key: str) -> int:
+    if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
+        return 1
 
 
 class QuizThrottle(BaseThrottle):
     """Per voter key and per (hashed) address."""
 
     def allow_request(self, request, view) -> bool:
-        self._wait = rate_limit_hit(f"ip:{ip_hash(request)}", settings.QUIZ_RATE_PER_IP) or rate_limit_hit(
-            f"voter:{voter_key(request).hex}", settings.QUIZ_RATE_PER_VOTER
+        self._wait = rate_limits_hit(
+            (f"ip:{ip_hash(request)}", settings.QUIZ_RATE_PER_IP),
+            (f"voter:{voter_key(request).hex}", settings.QUIZ_RATE_PER_VOTER),
         )
         return self._wait is None
 

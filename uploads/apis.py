@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from corrosiondetector.openapi import RETRY_AFTER, ErrorOutput, error_responses
 from quiz.identity import ip_hash, voter_key
 from uploads.errors import UploadError
 from uploads.models import Upload
@@ -19,6 +22,15 @@ from uploads.throttles import UploadThrottle
 
 # Multipart framing around the file: a request this much larger than the cap cannot hold an allowed file.
 _MULTIPART_SLACK = 64 * 1024
+
+
+# An id that is not a UUID never reaches these views: Django's URL resolver answers with its HTML 404 page.
+NOT_FOUND = {
+    (404, "application/json"): OpenApiResponse(
+        ErrorOutput, description="No upload with this id (JSON), or an id that is not a UUID (Django's HTML page)."
+    ),
+    (404, "text/html"): OpenApiTypes.STR,
+}
 
 
 def error_response(error: UploadError) -> Response:
@@ -52,10 +64,30 @@ class PublicUploadApi(APIView):
     permission_classes = [AllowAny]
 
 
+class UploadInput(serializers.Serializer):
+    image = serializers.FileField(help_text="a JPEG, PNG or WebP photo; the bytes decide, not the name or type")
+
+
 class UploadCreateApi(PublicUploadApi):
     parser_classes = [MultiPartParser]
     throttle_classes = [UploadThrottle]
 
+    @extend_schema(
+        summary="Upload a photo to classify",
+        request={"multipart/form-data": UploadInput},
+        parameters=[RETRY_AFTER],
+        responses={
+            202: UploadOutput,
+            **error_responses(
+                400,
+                413,
+                415,
+                429,
+                e400="No single `image` field, malformed multipart, or an empty, truncated or corrupt image.",
+                e415="Not multipart/form-data, or the file is not a real JPEG, PNG or WebP image.",
+            ),
+        },
+    )
     def post(self, request):
         try:
             upload = upload_create(data=read_uploaded_file(request), uploader_key=voter_key(request))
@@ -66,6 +98,7 @@ class UploadCreateApi(PublicUploadApi):
 
 
 class UploadDetailApi(PublicUploadApi):
+    @extend_schema(summary="An upload's status and verdict", responses={200: UploadOutput, **NOT_FOUND})
     def get(self, request, upload_id):
         upload = get_object_or_404(Upload.objects.select_related("image", "model_version"), pk=upload_id)
         return Response(UploadOutput(upload, context={"request": request}).data)
@@ -74,6 +107,15 @@ class UploadDetailApi(PublicUploadApi):
 class UploadCorrectionApi(PublicUploadApi):
     parser_classes = [JSONParser]
 
+    @extend_schema(
+        summary="Say what the photo really shows (uploader only)",
+        request=CorrectionInput,
+        responses={
+            200: UploadOutput,
+            **error_responses(400, 403, 415, e403="Only the uploader (by voter cookie) may correct."),
+            **NOT_FOUND,
+        },
+    )
     def post(self, request, upload_id):
         get_object_or_404(Upload, pk=upload_id)
         payload = CorrectionInput(data=request.data)

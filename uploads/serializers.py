@@ -5,7 +5,10 @@ from uploads.models import Upload
 
 class UploadOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(read_only=True)
-    model_version = serializers.IntegerField(source="model_version.version", default=None, read_only=True)
+    # None until a model has given its verdict.
+    model_version = serializers.IntegerField(
+        source="model_version.version", default=None, allow_null=True, read_only=True
+    )
     heatmap_url = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
 

@@ -56,7 +56,9 @@ def _upload_store(cleaned: CleanedImage, uploader_key: uuid.UUID) -> Upload:
                 finished_at=None if has_model else timezone.now(),
             )
             if has_model:
-                transaction.on_commit(lambda: _enqueue(upload.id))
+                # robust: with the broker down the upload is still stored and answered (202), the failure
+                # is logged, and the requeue schedule hands it out once the broker is back.
+                transaction.on_commit(lambda: _enqueue(upload.id), robust=True)
     except BaseException:
         # The file was written before the transaction gave up: do not leave it behind.
         if outcome is not None and outcome.created:

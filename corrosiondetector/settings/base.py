@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "django_celery_beat",
     "quiz",
     "uploads",
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files from gunicorn (no separate web server needed for them).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -122,6 +125,11 @@ if CACHE_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cd"),
+            # Rate limits fail open when Redis is unreachable; these bound how long a request waits to find out.
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("CACHE_SOCKET_TIMEOUT", 0.5, minimum=0.01),
+                "socket_timeout": env_float("CACHE_SOCKET_TIMEOUT", 0.5, minimum=0.01),
+            },
         }
     }
 else:
@@ -149,6 +157,7 @@ CELERY_TASK_QUEUES = (Queue("default"), Queue("inference"), Queue("training"))
 CELERY_TASK_ROUTES = {
     "modelzoo.tasks.retrain_if_enough_labels": {"queue": "default"},
     "uploads.tasks.requeue_stuck_uploads": {"queue": "default"},
+    "quiz.tasks.images_score_unlabelled": {"queue": "inference"},
     "uploads.tasks.*": {"queue": "inference"},
     "modelzoo.tasks.*": {"queue": "training"},
 }
@@ -171,6 +180,19 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# OpenAPI 3 at /api/schema/; `manage.py spectacular --validate --fail-on-warn` is run by the tests.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Corrosion Detector API",
+    "DESCRIPTION": "Crowd quiz, photo uploads with model verdicts, model zoo and dataset export.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Tags come from the path after /api/ (quiz, uploads, models, dataset).
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Uploads carry the same label choices twice (verdict and correction): one enum, one name.
+    "ENUM_NAME_OVERRIDES": {"LabelEnum": "quiz.models.Label"},
 }
 
 # --- Quiz ----------------------------------------------------------------------------------------------
@@ -185,6 +207,20 @@ QUIZ_SHARPEN_RATE = env_float("QUIZ_SHARPEN_RATE", 0.1, minimum=0.0, maximum=1.0
 # Requests per minute; 0 switches a limit off.
 QUIZ_RATE_PER_VOTER = env_int("QUIZ_RATE_PER_VOTER", 60, minimum=0)
 QUIZ_RATE_PER_IP = env_int("QUIZ_RATE_PER_IP", 600, minimum=0)
+# How votes become crowd labels: "majority" (the paper: majority once QUIZ_MIN_VOTES are in, a tie
+# undecided) or "weighted" (each vote weighed by its voter's reliability, estimated by Dawid–Skene
+# with gold questions; labelled early when confident, see the two settings after it).
+QUIZ_AGGREGATION = env_choice("QUIZ_AGGREGATION", "majority", ("majority", "weighted"))
+# Weighted only: an image is labelled once it has QUIZ_MIN_VOTES_CONFIDENT votes and its label's
+# posterior reaches QUIZ_LABEL_CONFIDENCE, or in any case at QUIZ_MIN_VOTES (the likelier side).
+QUIZ_LABEL_CONFIDENCE = env_float("QUIZ_LABEL_CONFIDENCE", 0.95, minimum=0.5, maximum=1.0)
+QUIZ_MIN_VOTES_CONFIDENT = env_int("QUIZ_MIN_VOTES_CONFIDENT", 3, minimum=1)
+# Weighted only: minutes between full re-aggregations (voter reliabilities and labels from all votes).
+QUIZ_REAGGREGATE_MINUTES = env_int("QUIZ_REAGGREGATE_MINUTES", 30, minimum=1)
+# Which images a round asks about: "random" (fewest votes first, random within) or "uncertain" (the
+# active model's least certain unlabelled images first, QUIZ_EXPLORE_RATE of the slots still random).
+QUIZ_SELECTION = env_choice("QUIZ_SELECTION", "random", ("random", "uncertain"))
+QUIZ_EXPLORE_RATE = env_float("QUIZ_EXPLORE_RATE", 0.25, minimum=0.0, maximum=1.0)
 VOTER_COOKIE_NAME = "cd_voter"
 VOTER_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
 
@@ -197,8 +233,13 @@ RETRAIN_CHECK_MINUTES = env_int("RETRAIN_CHECK_MINUTES", 10, minimum=1)
 TRAINING_DEVICE = env_choice("TRAINING_DEVICE", "auto", ("auto", "cpu", "cuda"))
 # Overrides of the training configuration's defaults, e.g. '{"epochs": 20, "width": 24}'.
 TRAINING_CONFIG = env_json_object("TRAINING_CONFIG", {})
-# A running training run that has not reported progress for this long is taken for dead.
-TRAINING_STALE_MINUTES = env_int("TRAINING_STALE_MINUTES", 60, minimum=1)
+# A training process records a heartbeat this often (seconds); a running run whose heartbeat is older
+# than the timeout is taken for dead (its worker was killed) and marked failed, so training can be
+# triggered again.
+TRAINING_HEARTBEAT_SECONDS = env_float("TRAINING_HEARTBEAT_SECONDS", 15.0, minimum=0.1)
+TRAINING_HEARTBEAT_TIMEOUT = env_float("TRAINING_HEARTBEAT_TIMEOUT", 120.0, minimum=0.5)
+if TRAINING_HEARTBEAT_TIMEOUT <= TRAINING_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("TRAINING_HEARTBEAT_TIMEOUT must be longer than TRAINING_HEARTBEAT_SECONDS")
 
 # --- Uploads ----------------------------------------------------------------------------------------
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
@@ -226,6 +267,29 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# A site that marks its cookies Secure is meant to be reached over https only; a plain-http setup
+# (a local benchmark with SECURE_COOKIES=0) keeps working without a redirect to nowhere.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_COOKIES)
+# Container healthchecks probe over plain http from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# Behind a TLS-terminating proxy Django only sees http; trusting the proxy's header (e.g.
+# "X-Forwarded-Proto:https") stops the https redirect from looping. Only set it if the proxy
+# always overwrites that header, or a client could claim https itself.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    _header, _, _value = _proxy_ssl_header.partition(":")
+    if not _header.strip() or not _value.strip():
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={_proxy_ssl_header!r} must look like 'X-Forwarded-Proto:https'"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _header.strip().upper().replace("-", "_"), _value.strip())
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not _origin.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS item {_origin!r} must start with https:// (or http://)")
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {

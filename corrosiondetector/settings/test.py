@@ -11,6 +11,10 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 from corrosiondetector.settings.base import *  # noqa: E402,F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The test client and live server speak plain http; the redirect itself is tested in a subprocess.
+SECURE_SSL_REDIRECT = False
+# Nothing is collected into STATIC_ROOT for tests: look files up per request instead of warning at start-up.
+WHITENOISE_AUTOREFRESH = True
 # Unit tests run tasks in-process; integration tests start a real worker against the real broker.
 CELERY_TASK_ALWAYS_EAGER = True
 # Rate limits are exercised by their own tests, which switch them on explicitly.

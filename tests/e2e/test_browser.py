@@ -1,6 +1,7 @@
-"""Real Chromium against a live server: what a volunteer and an uploader actually do.
+"""Real Chromium against a live server: what a volunteer, an uploader and an expert actually do.
 
-Screenshots land in artifacts/e2e/ (ignored by git) for a person to look at.
+Screenshots land in $E2E_ARTIFACTS_DIR, by default artifacts/e2e/ (ignored by git), for a person
+to look at: the steps each test takes, and the page as each test left it (also when it failed).
 """
 
 import os
@@ -10,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from conftest import unavailable
-from factories import jpeg_bytes, make_image
-from quiz.models import Vote
+from factories import VoterFactory, jpeg_bytes, make_image
+from quiz.models import Image, Vote
 from uploads.models import Upload
 
 pytestmark = pytest.mark.integration
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
+ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS_DIR") or Path(__file__).resolve().parents[2] / "artifacts" / "e2e")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
@@ -44,9 +45,20 @@ def browser():
 
 
 @pytest.fixture
-def phone(browser):
+def phone(browser, request):
     context = browser.new_context(viewport={"width": 390, "height": 900})
-    yield context.new_page()
+    page = context.new_page()
+    yield page
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def desktop(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"), full_page=True)
     context.close()
 
 
@@ -85,3 +97,44 @@ def test_it_uploads_a_photo_shows_the_verdict_and_takes_a_correction(
     upload = Upload.objects.get()
     assert upload.status == "done" and upload.corrected_label == "no_corrosion"
     assert Vote.objects.get().corrosion is False
+
+
+def controversial_image(yes: int, no: int) -> Image:
+    """An undecided photo the crowd splits on, as the review queue lists it."""
+    image = make_image(label=None)
+    for corrosion, count in ((True, yes), (False, no)):
+        for _ in range(count):
+            Vote.objects.create(voter=VoterFactory(), image=image, corrosion=corrosion, expertise="none")
+    image.votes_yes, image.votes_no, image.vote_count = yes, no, yes + no
+    image.save()
+    return image
+
+
+def test_it_logs_in_as_staff_and_sets_an_expert_label_in_the_review_queue(desktop, live_server, transactional_db):
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("expert", "expert@example.org", "correct horse battery staple")
+    disputed = controversial_image(yes=3, no=2)
+    other = controversial_image(yes=4, no=4)
+    desktop.goto(live_server.url + "/admin/quiz/reviewitem/")
+    assert "/admin/login/" in desktop.url  # the queue is staff-only
+    desktop.fill("#id_username", "expert")
+    desktop.fill("#id_password", "correct horse battery staple")
+    desktop.get_by_role("button", name="Log in").click()
+    desktop.wait_for_selector("#result_list")
+    assert desktop.url.endswith("/admin/quiz/reviewitem/")
+    desktop.screenshot(path=str(ARTIFACTS / "review-queue.png"), full_page=True)
+    row = desktop.locator("#result_list tbody tr", has=desktop.locator(f'img[alt="Photo {disputed.pk} under review"]'))
+    row.get_by_role("button", name="No corrosion").click()
+    message = desktop.wait_for_selector(".messagelist li")
+    assert f"Photo {disputed.pk}: expert label set to no corrosion." in message.inner_text()
+    disputed.refresh_from_db()
+    assert (disputed.expert_label, disputed.effective_label, disputed.label_source) == (
+        "no_corrosion",
+        "no_corrosion",
+        "expert",
+    )
+    assert Image.objects.get(pk=other.pk).expert_label is None  # only the clicked row changed
+    # Decided photos leave the queue.
+    assert desktop.locator(f'img[alt="Photo {disputed.pk} under review"]').count() == 0
+    assert desktop.locator(f'img[alt="Photo {other.pk} under review"]').count() == 1

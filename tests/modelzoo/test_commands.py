@@ -35,6 +35,16 @@ def test_it_trains_from_the_command_line_and_reports(pool, tiny_training):
     assert ModelVersion.objects.get().status == "active"
 
 
+def test_it_reports_the_new_version_as_json(pool, tiny_training):
+    out = StringIO()
+    call_command("train", "--epochs", "1", "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    version = ModelVersion.objects.get()
+    assert report["version"] == version.version and report["status"] == "active"
+    assert report["val_accuracy"] == pytest.approx(version.val_accuracy)
+    assert report["n_train_images"] == 8
+
+
 def test_it_registers_a_candidate_with_no_promote(pool, tiny_training):
     call_command("train", "--epochs", "1", "--no-promote", stdout=StringIO())
     assert ModelVersion.objects.get().status == "candidate"

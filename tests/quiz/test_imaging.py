@@ -6,7 +6,7 @@ import pytest
 from PIL import Image as PILImage
 
 from factories import jpeg_bytes
-from quiz.imaging import InvalidImage, inspect_image
+from quiz.imaging import InvalidImage, clean_photo, inspect_image
 
 MAX = 40_000_000
 
@@ -62,3 +62,18 @@ def test_it_hashes_content_not_names():
     data = jpeg_bytes(seed=7)
     assert inspect_image(data, max_pixels=MAX).sha256 == inspect_image(bytes(data), max_pixels=MAX).sha256
     assert inspect_image(data, max_pixels=MAX).sha256 != inspect_image(jpeg_bytes(seed=8), max_pixels=MAX).sha256
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_it_keeps_nothing_but_pixels_when_cleaning_a_photo(fmt):
+    source = PILImage.open(io.BytesIO(jpeg_bytes()))
+    buffer = io.BytesIO()
+    # A comment, EXIF and an ICC profile, each carrying a script; PNG keeps the comment as a text chunk.
+    extra = {"comment": b"<script>alert(1)</script>"} if fmt == "JPEG" else {}
+    exif = PILImage.Exif()
+    exif[0x010E] = "<script>alert(2)</script>"
+    source.save(buffer, format=fmt, exif=exif, icc_profile=b"<script>alert(3)</script>", **extra)
+    cleaned = clean_photo(buffer.getvalue(), max_pixels=MAX, max_side=1600).data
+    assert b"<script" not in cleaned
+    with PILImage.open(io.BytesIO(cleaned)) as img:
+        assert not img.info.get("comment") and not img.info.get("exif") and not img.info.get("icc_profile")

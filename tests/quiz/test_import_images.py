@@ -29,6 +29,20 @@ def test_it_imports_folder_names_as_imported_labels(tmp_path):
     assert default_storage.exists(image.file.name)
 
 
+def test_it_imports_a_folder_without_labels_for_the_crowd(tmp_path):
+    folder = image_folder(tmp_path / "set", {"corrosion": 2, "no_corrosion": 1})
+    (folder / "loose.jpg").write_bytes(jpeg_bytes(seed=99))
+    output = run(folder, "--unlabelled")
+    assert "Imported 4 new image(s)" in output
+    assert Image.objects.filter(split=Split.TRAIN, effective_label__isnull=True).count() == 4
+
+
+def test_it_refuses_unlabelled_validation_images(tmp_path):
+    folder = image_folder(tmp_path / "val", {"corrosion": 1})
+    with pytest.raises(CommandError, match="--unlabelled"):
+        run(folder, "--unlabelled", "--split", "validation", "--expert")
+
+
 def test_it_imports_expert_labels_into_validation(tmp_path):
     folder = image_folder(tmp_path / "val", {"corrosion": 2, "no_corrosion": 2})
     run(folder, "--split", "validation", "--expert")

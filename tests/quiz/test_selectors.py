@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from factories import make_image
-from quiz.models import Image, Split
+from quiz.models import Image, Label, Split
 from quiz.rounds import round_token_make
 from quiz.selectors import round_images_select
 from quiz.services import vote_cast
@@ -107,3 +107,91 @@ def test_it_does_not_order_the_table_randomly():
         round_images_select(voter_key=uuid.uuid4())
     sql = " ".join(q["sql"].upper() for q in queries.captured_queries)
     assert "RANDOM()" not in sql and "ORDER BY ?" not in sql
+
+
+def test_it_prefers_images_without_any_label_over_imported_only_ones():
+    imported = [make_image(label=Label.CORROSION) for _ in range(4)]
+    bare = [make_image(label=None, votes_no=2, vote_count=2) for _ in range(3)]
+    ids = {i.id for i in round_images_select(voter_key=uuid.uuid4())}
+    # The bare images come first even with more votes; the fourth slot goes to an imported one.
+    assert {i.id for i in bare} <= ids and len(ids & {i.id for i in imported}) == 1
+
+
+def test_an_image_labelled_early_by_weighted_aggregation_stops_needing_votes(settings):
+    settings.QUIZ_AGGREGATION = "weighted"
+    early = make_image(label=None)
+    for _ in range(3):
+        key = uuid.uuid4()
+        token = round_token_make(voter_key=key, image_ids=[early.id])
+        vote_cast(voter_key=key, round_token=token, corrosion_ids=[early.id])
+    early.refresh_from_db()
+    assert early.crowd_label is not None and early.vote_count == 3
+    others = [make_image(label=None, votes_yes=4, vote_count=4) for _ in range(4)]
+    assert {i.id for i in round_images_select(voter_key=uuid.uuid4())} == {i.id for i in others}
+
+
+def test_a_tie_at_the_threshold_still_needs_votes(settings):
+    settings.QUIZ_MIN_VOTES = 4
+    tie = make_image(label=None, votes_yes=2, votes_no=2, vote_count=4)
+    assert tie.crowd_label is None
+    for _ in range(6):
+        make_image(label=None, votes_yes=4, vote_count=4)
+    assert tie.id in {i.id for i in round_images_select(voter_key=uuid.uuid4())}
+
+
+def scored(margin, **fields):
+    image = make_image(label=None, **fields)
+    Image.objects.filter(pk=image.pk).update(model_probability=0.5 + margin, model_margin=margin, model_version=1)
+    return image
+
+
+def test_uncertain_selection_serves_the_least_certain_images_first(settings):
+    settings.QUIZ_SELECTION = "uncertain"
+    settings.QUIZ_EXPLORE_RATE = 0.0
+    images = [scored(m) for m in (0.4, 0.01, 0.3, 0.05, 0.2, 0.02, 0.45)]
+    make_image(label=None)  # unscored: after every scored one
+    for seed in range(5):
+        ids = {i.id for i in round_images_select(voter_key=uuid.uuid4(), rng=random.Random(seed))}
+        assert ids == {images[1].id, images[5].id, images[3].id, images[4].id}
+
+
+def test_uncertain_selection_keeps_a_share_of_random_slots(settings):
+    settings.QUIZ_SELECTION = "uncertain"
+    settings.QUIZ_EXPLORE_RATE = 0.25
+    uncertain = [scored(0.01 * n) for n in range(3)]
+    sure = [scored(0.4 + 0.001 * n) for n in range(20)]
+    served_sure = set()
+    for seed in range(20):
+        ids = {i.id for i in round_images_select(voter_key=uuid.uuid4(), rng=random.Random(seed))}
+        assert {i.id for i in uncertain} <= ids  # round(4 * 0.75) = 3 least certain
+        served_sure |= ids - {i.id for i in uncertain}
+    assert served_sure <= {i.id for i in sure}
+    assert len(served_sure) > 5  # the fourth slot explores, fewest votes first, at random
+
+
+def test_uncertain_selection_fills_from_the_random_tier_when_few_are_scored(settings):
+    settings.QUIZ_SELECTION = "uncertain"
+    settings.QUIZ_EXPLORE_RATE = 0.0
+    only = scored(0.3)
+    unscored = [make_image(label=None) for _ in range(5)]
+    ids = {i.id for i in round_images_select(voter_key=uuid.uuid4())}
+    assert only.id in ids and len(ids & {i.id for i in unscored}) == 3
+
+
+def test_uncertain_selection_ignores_scores_of_images_that_got_their_label(settings):
+    settings.QUIZ_SELECTION = "uncertain"
+    settings.QUIZ_EXPLORE_RATE = 0.0
+    labelled = scored(0.0, votes_yes=5, vote_count=5)
+    assert labelled.crowd_label is not None
+    fresh = [scored(0.1 + 0.01 * n) for n in range(4)]
+    assert {i.id for i in round_images_select(voter_key=uuid.uuid4())} == {i.id for i in fresh}
+
+
+def test_uncertain_selection_never_serves_an_image_twice_to_a_voter(settings):
+    settings.QUIZ_SELECTION = "uncertain"
+    settings.QUIZ_EXPLORE_RATE = 0.0
+    for n in range(8):
+        scored(0.01 * n)
+    key = uuid.uuid4()
+    seen = [i.id for i in take_round(key)] + [i.id for i in take_round(key)]
+    assert len(set(seen)) == 8

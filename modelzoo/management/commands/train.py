@@ -1,5 +1,7 @@
 """Train a model version now, in this process, with a progress bar."""
 
+import json as json_module
+
 from django.core.management.base import BaseCommand, CommandError
 
 from modelzoo.errors import ModelZooError
@@ -17,9 +19,10 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int)
         parser.add_argument("--lr", type=float, help="Adam learning rate (default: the paper's 1e-4)")
         parser.add_argument("--no-promote", action="store_true", help="register as a candidate only")
+        parser.add_argument("--json", action="store_true", help="print the new version as one JSON line")
         parser.add_argument("--if-no-model", action="store_true", help="do nothing when a model is active")
 
-    def handle(self, *args, epochs, device, seed, lr, no_promote, if_no_model, **options):
+    def handle(self, *args, epochs, device, seed, lr, no_promote, if_no_model, json, **options):
         if if_no_model and model_version_active() is not None:
             self.stdout.write("An active model exists; not training.")
             return
@@ -33,10 +36,13 @@ class Command(BaseCommand):
             run = training_run_request(triggered_by="command", config=config, promote=not no_promote, enqueue=False)
         except ModelZooError as error:
             raise CommandError(error.message) from None
-        version = training_run_execute(run_id=run.pk, progress=True)
+        version = training_run_execute(run_id=run.pk, progress=not json)
         run.refresh_from_db()
         if run.state != TrainingRun.State.DONE or version is None:
             raise CommandError(f"Training failed: {run.error.splitlines()[0] if run.error else 'unknown reason'}")
+        if json:
+            self.stdout.write(version_json(version))
+            return
         status = "active" if version.status == ModelVersion.Status.ACTIVE else "candidate (did not pass the gate)"
         self.stdout.write(
             self.style.SUCCESS(
@@ -46,3 +52,19 @@ class Command(BaseCommand):
                 f"ONNX {version.onnx_bytes / 1e6:.1f} MB; {status}."
             )
         )
+
+
+def version_json(version: ModelVersion) -> str:
+    return json_module.dumps(
+        {
+            "version": version.version,
+            "status": version.status,
+            "val_accuracy": version.val_accuracy,
+            "n_train_images": version.n_train_images,
+            "n_votes": version.n_votes,
+            "epochs": version.epochs,
+            "best_epoch": version.best_epoch,
+            "training_seconds": round(version.training_seconds, 2),
+            "device": version.device,
+        }
+    )

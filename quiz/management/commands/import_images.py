@@ -31,6 +31,14 @@ def image_folder_files(directory: Path) -> list[tuple[Path, str]]:
     return found
 
 
+def unlabelled_files(directory: Path) -> list[tuple[Path, None]]:
+    return [
+        (path, None)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+    ]
+
+
 class Command(BaseCommand):
     help = "Import an ImageFolder directory (DIR/corrosion, DIR/no_corrosion) into the image pool."
 
@@ -40,17 +48,35 @@ class Command(BaseCommand):
         parser.add_argument(
             "--expert", action="store_true", help="the folder names are expert labels (required for validation)"
         )
+        parser.add_argument(
+            "--unlabelled",
+            action="store_true",
+            help="ignore the folder names: the images join the pool without a label, for the crowd to label",
+        )
         parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="decoding processes")
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, directory: Path, split: str, expert: bool, jobs: int, no_progress: bool, **options):
+    def handle(
+        self,
+        *args,
+        directory: Path,
+        split: str,
+        expert: bool,
+        unlabelled: bool,
+        jobs: int,
+        no_progress: bool,
+        **options,
+    ):
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a directory")
         if split == Split.VALIDATION and not expert:
             raise CommandError("validation images need expert labels: add --expert")
-        files = image_folder_files(directory)
+        if unlabelled and (expert or split == Split.VALIDATION):
+            raise CommandError("--unlabelled is for training images without --expert")
+        files = unlabelled_files(directory) if unlabelled else image_folder_files(directory)
         if not files:
-            raise CommandError(f"no images found under {directory}/corrosion or {directory}/no_corrosion")
+            where = directory if unlabelled else f"{directory}/corrosion or {directory}/no_corrosion"
+            raise CommandError(f"no images found under {where}")
         summary = import_files(files, split=split, expert=expert, jobs=jobs, progress=not no_progress, out=self)
         self.stdout.write(
             self.style.SUCCESS(

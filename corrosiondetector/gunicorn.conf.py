@@ -1,0 +1,34 @@
+"""gunicorn settings for the web service: `gunicorn -c corrosiondetector/gunicorn.conf.py corrosiondetector.wsgi`.
+
+Threads, because requests mostly wait on PostgreSQL, Redis and storage; and a long timeout,
+because the staff dataset export (`/api/dataset/export/`) streams a zip of every labelled photo
+in one response.
+"""
+
+import os
+import sys
+
+# gunicorn reads this file before it puts the working directory on sys.path.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from corrosiondetector.env import env_int, env_str  # noqa: E402
+
+wsgi_app = "corrosiondetector.wsgi"
+bind = env_str("WEB_BIND", "0.0.0.0:8000")
+worker_class = "gthread"
+workers = env_int("WEB_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8), minimum=1)
+threads = env_int("WEB_THREADS", 4, minimum=1)
+# With gthread a busy request does not stop the worker's heartbeat, so this kills only a worker
+# that is stuck as a whole; it still has to outlast the slowest streamed export.
+timeout = env_int("WEB_TIMEOUT", 900, minimum=30)
+graceful_timeout = env_int("WEB_GRACEFUL_TIMEOUT", 30, minimum=1)
+keepalive = 5
+# Recycle workers now and then so a slow leak cannot grow without bound.
+max_requests = env_int("WEB_MAX_REQUESTS", 2000, minimum=0)
+max_requests_jitter = max_requests // 10
+accesslog = "-"
+errorlog = "-"
+loglevel = env_str("LOG_LEVEL", "INFO").lower()
+# The worker heartbeat file: on tmpfs, a container's overlay disk can stall it into a false timeout.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"

@@ -1,0 +1,219 @@
+"""The compose stack as docker-compose reads it, and the images the Dockerfile builds for it.
+
+Debian's docker-compose parses and validates the file without a Docker engine; in CI (`.ci/run`
+installs it) a missing docker-compose fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_SERVICES = {"migrate", "web", "worker-inference", "worker-training", "beat"}
+
+
+def run_compose_config(directory: Path) -> subprocess.CompletedProcess:
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        unavailable("docker-compose is not installed (apt-get install docker-compose)")
+    # Only the project's .env feeds ${...}: a variable of the test environment must not mask it.
+    env = {"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(directory)}
+    return subprocess.run(
+        [compose, "-f", "docker-compose.yml", "config"],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def project_copy(tmp_path: Path, env_text: str) -> Path:
+    for name in ("docker-compose.yml", "Dockerfile"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / ".env").write_text(env_text)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def compose(tmp_path_factory) -> dict:
+    """The compose file after docker-compose resolved it, with .env.example as the deployer's .env."""
+    import yaml
+
+    directory = project_copy(tmp_path_factory.mktemp("compose"), (ROOT / ".env.example").read_text())
+    result = run_compose_config(directory)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_it_defines_the_whole_stack(compose):
+    assert set(compose["services"]) == {"db", "redis", *APP_SERVICES}
+    assert compose["services"]["db"]["image"].startswith("postgres:16")
+    assert compose["services"]["redis"]["image"].startswith("redis:7")
+
+
+def test_it_reserves_an_nvidia_gpu_for_training_and_falls_back_to_the_cpu(compose):
+    training = compose["services"]["worker-training"]
+    devices = training["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
+    assert training["environment"]["TRAINING_DEVICE"] == "auto"
+    command = training["command"]
+    assert command[command.index("-Q") + 1] == "training,default"
+    assert command[command.index("--concurrency") + 1] == "1"
+    assert training["build"]["target"] == "full"
+    # No other service holds a GPU.
+    assert [name for name, s in compose["services"].items() if "deploy" in s] == ["worker-training"]
+
+
+def test_it_builds_the_inference_worker_from_the_torch_free_stage(compose):
+    worker = compose["services"]["worker-inference"]
+    command = worker["command"]
+    assert worker["build"]["target"] == "inference"
+    assert command[command.index("-Q") + 1] == "inference"
+    stages = dockerfile_stages()
+    assert requirement_files_installed(stages, "inference") == {"requirements-inference.txt"}
+    assert "torch" not in packages(ROOT / "requirements-inference.txt")
+    assert {"torch", "torchvision"} <= packages(ROOT / "requirements.txt")
+    assert "requirements.txt" in requirement_files_installed(stages, "full")
+
+
+def test_it_serves_the_site_from_a_torch_free_image_with_collected_static_files(compose):
+    web = compose["services"]["web"]
+    assert web["build"]["target"] == "web"
+    assert web["command"][0] == "gunicorn" and "corrosiondetector/gunicorn.conf.py" in web["command"]
+    stage_lines = "\n".join(line for _, body in stage_chain(dockerfile_stages(), "web") for line in body)
+    assert "collectstatic" in stage_lines
+    assert re.search(r"^gunicorn==", (ROOT / "requirements.txt").read_text(), re.M)
+    # Only gunicorn is taken from requirements.txt, not the whole file (torch).
+    assert "-r requirements.txt" not in stage_lines and "grep -E '^gunicorn==' requirements.txt" in stage_lines
+    assert "whitenoise" in packages(ROOT / "requirements-inference.txt")
+
+
+def test_it_shares_one_media_volume_between_every_app_container(compose):
+    assert "media" in compose["volumes"]
+    for name in APP_SERVICES:
+        assert "media:/app/media:rw" in compose["services"][name]["volumes"], name
+    assert "media:/app/media:rw" not in compose["services"]["db"].get("volumes", [])
+
+
+def test_it_starts_the_app_only_once_the_database_and_broker_are_healthy_and_migrated(compose):
+    services = compose["services"]
+    for name in ("db", "redis", "web", "worker-inference", "worker-training"):
+        assert services[name]["healthcheck"]["test"], name
+    for name in APP_SERVICES - {"migrate"}:
+        assert services[name]["depends_on"] == {
+            "db": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+            "migrate": {"condition": "service_completed_successfully"},
+        }, name
+    assert services["migrate"]["command"][-2:] == ["migrate", "--noinput"]
+    assert services["migrate"]["restart"] == "no"
+
+
+def test_it_gives_every_app_container_the_deployers_env_file(compose):
+    for name in APP_SERVICES:
+        environment = compose["services"][name]["environment"]
+        assert environment["SECRET_KEY"] and environment["DATABASE_URL"].startswith("postgres://"), name
+        assert environment["CELERY_BROKER_URL"] == "redis://redis:6379/0", name
+    # The database container gets its own three variables, not the site's secret key.
+    assert set(compose["services"]["db"]["environment"]) == {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+
+
+def test_it_schedules_beat_from_the_database(compose):
+    command = compose["services"]["beat"]["command"]
+    assert "beat" in command
+    assert command[command.index("--scheduler") + 1] == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+def test_it_refuses_a_stack_without_a_database_password(tmp_path):
+    env = "\n".join(
+        line for line in (ROOT / ".env.example").read_text().splitlines() if not line.startswith("POSTGRES_PASSWORD")
+    )
+    result = run_compose_config(project_copy(tmp_path, env))
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr
+
+
+def test_it_lists_every_setting_a_deployer_may_set_in_the_env_example():
+    base = (ROOT / "corrosiondetector/settings/base.py").read_text()
+    gunicorn = (ROOT / "corrosiondetector/gunicorn.conf.py").read_text()
+    read = set(re.findall(r'env_\w+\(\s*"([A-Z0-9_]+)"', base + gunicorn))
+    example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.M))
+    fault_injection_only = {"INFERENCE_DELAY_SECONDS"}
+    assert read - fault_injection_only - listed == set()
+    assert {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"} <= set(
+        re.findall(r"^([A-Z][A-Z0-9_]+)=", example, re.M)
+    ), "the required settings must be set, not commented out"
+
+
+def test_it_keeps_local_state_and_secrets_out_of_the_build_context():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".venv", "media", "db.sqlite3", ".env", "staticfiles"} <= ignored
+
+
+def test_it_configures_gunicorn_with_threads_and_a_timeout_for_the_streamed_export():
+    code = (
+        "import runpy; c = runpy.run_path('corrosiondetector/gunicorn.conf.py');print(c['worker_class'], c['timeout'])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    worker_class, timeout = result.stdout.split()
+    assert worker_class == "gthread" and int(timeout) >= 600
+
+
+# --- Dockerfile reading ----------------------------------------------------------------------------
+
+
+def dockerfile_stages() -> dict[str, tuple[str, list[str]]]:
+    """stage name -> (parent, instructions), continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    stages: dict[str, tuple[str, list[str]]] = {}
+    current = None
+    for line in text.splitlines():
+        line = line.strip()
+        match = re.match(r"FROM\s+(\S+)\s+AS\s+(\S+)", line, re.I)
+        if match:
+            current = match.group(2)
+            stages[current] = (match.group(1), [])
+        elif current and line and not line.startswith("#"):
+            stages[current][1].append(line)
+    return stages
+
+
+def stage_chain(stages, target: str) -> list[tuple[str, list[str]]]:
+    chain = []
+    while target in stages:
+        parent, body = stages[target]
+        chain.append((target, body))
+        target = parent
+    return chain
+
+
+def requirement_files_installed(stages, target: str) -> set[str]:
+    installed = set()
+    for _, body in stage_chain(stages, target):
+        for line in body:
+            if line.startswith("RUN") and "pip install" in line:
+                installed |= set(re.findall(r"-r\s+(\S+)", line))
+    return installed
+
+
+def packages(requirements: Path) -> set[str]:
+    """Package names a requirements file installs, following `-r` includes."""
+    names = set()
+    for line in requirements.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r"):
+            names |= packages(requirements.parent / line[2:].strip())
+        elif line:
+            names.add(re.split(r"[=<>\[ ]", line, maxsplit=1)[0].lower())
+    return names
