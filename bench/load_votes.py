@@ -1,7 +1,7 @@
 """Many voters at once: gunicorn + PostgreSQL + Redis on this machine, over loopback HTTP.
 
     .venv/bin/python bench/load_votes.py                          # 100 voters, 30 s
-    .venv/bin/python bench/load_votes.py --voters 200 --seconds 60 --workers 2 --threads 8
+    .venv/bin/python bench/load_votes.py --voters 200 --seconds 60 --workers 3 --threads 2
 
 A fresh database (default postgres://postgres@127.0.0.1:5432/cd_bench_load, dropped and re-created) gets
 `--images` generated images (5% expert-labelled validation images, for gold questions) by one SQL insert.
@@ -45,7 +45,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-rounds", type=int, default=0, help="stop after this many rounds in all (0: no cap)")
     parser.add_argument("--images", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (gthread)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (gthread)")
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"), help="gunicorn worker class")
     parser.add_argument("--timeout", type=float, default=10.0, help="client timeout per request, seconds")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
@@ -120,7 +121,7 @@ def start_gunicorn(args: argparse.Namespace, env: dict, log: Path) -> subprocess
             "-b",
             f"127.0.0.1:{args.port}",
             "--worker-class",
-            "gthread",
+            args.worker_class,
             "-w",
             str(args.workers),
             "--threads",
@@ -237,7 +238,7 @@ async def voter(number: int, args: argparse.Namespace, stats: Stats) -> None:
                     status, _, payload = await connection.request(
                         "POST", "/api/quiz/round/", cookie, json.dumps(answer).encode()
                     )
-                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, HttpError):
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, HttpError):
                     stats.unconfirmed_posts += 1
                     raise
                 elapsed = (time.perf_counter() - started) * 1000
@@ -249,7 +250,7 @@ async def voter(number: int, args: argparse.Namespace, stats: Stats) -> None:
                 if stats.timing:
                     stats.vote_ms.append(elapsed)
                     stats.votes_timed += recorded
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 stats.error("timeout")
                 connection.close()
             except (OSError, asyncio.IncompleteReadError, HttpError) as error:
@@ -260,10 +261,49 @@ async def voter(number: int, args: argparse.Namespace, stats: Stats) -> None:
         connection.close()
 
 
-async def load(args: argparse.Namespace) -> tuple[Stats, float]:
+def process_tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [pid]
+    if children.exists():
+        for child in children.read_text().split():
+            found += process_tree(int(child))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / ticks
+
+
+def cpu_snapshot(web_pid: int, database_url: str) -> dict:
+    """CPU seconds used so far by the web server, this database's PostgreSQL backends and the client."""
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        backends = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])]
+    client = os.times()
+    return {
+        "gunicorn": cpu_seconds(process_tree(web_pid)),
+        "postgres": cpu_seconds(backends),
+        "client": client.user + client.system,
+        "machine": sum(float(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:4])
+        / os.sysconf("SC_CLK_TCK"),
+    }
+
+
+async def load(args: argparse.Namespace, web_pid: int) -> tuple[Stats, float, dict]:
     stats = Stats()
     tasks = [asyncio.create_task(voter(i, args, stats)) for i in range(args.voters)]
     await asyncio.sleep(args.warmup)
+    before = await asyncio.to_thread(cpu_snapshot, web_pid, args.database_url)
     stats.timing = True
     started = time.perf_counter()
     deadline = started + args.seconds
@@ -271,9 +311,13 @@ async def load(args: argparse.Namespace) -> tuple[Stats, float]:
         await asyncio.sleep(0.05)
     stats.timing = False
     elapsed = time.perf_counter() - started
+    after = await asyncio.to_thread(cpu_snapshot, web_pid, args.database_url)
+    rounds = max(1, len(stats.vote_ms))
+    # Where the cores went, per recorded round (a GET and a POST); "machine" is everything, others' work included.
+    cpu = {f"{k}_ms_per_round": round((after[k] - before[k]) * 1000 / rounds, 2) for k in before}
     stats.stop = True
     await asyncio.gather(*tasks)  # let requests in flight finish, so every vote is either acknowledged or not
-    return stats, elapsed
+    return stats, elapsed, cpu
 
 
 def wait_for_http(port: int, seconds: float = 60) -> None:
@@ -344,7 +388,7 @@ def main() -> None:
     web = start_gunicorn(args, env, log)
     try:
         wait_for_http(args.port)
-        stats, elapsed = asyncio.run(load(args))
+        stats, elapsed, cpu = asyncio.run(load(args, web.pid))
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(timeout=30)
@@ -360,11 +404,13 @@ def main() -> None:
     report = {
         "voters": args.voters,
         "seconds": round(elapsed, 1),
-        "gunicorn": f"gthread {args.workers} workers x {args.threads} threads",
+        "gunicorn": f"{args.worker_class} {args.workers} workers"
+        + (f" x {args.threads} threads" if args.worker_class == "gthread" else ""),
         "votes_per_s": round(stats.votes_timed / elapsed, 1),
         "rounds_per_s": round(len(stats.vote_ms) / elapsed, 1),
         "round_latency": latency(stats.round_ms),
         "vote_latency": latency(stats.vote_ms),
+        "cpu": cpu,
         "errors": sum(stats.errors.values()),
         "error_kinds": stats.errors,
         "acknowledged_votes": stats.acknowledged,

@@ -54,6 +54,8 @@ def setup_django(url: str) -> None:
         DEBUG="0",
         ALLOWED_HOSTS="testserver",
         QUIZ_RATE_PER_VOTER="0",
+        # Plain http on loopback: no https redirect or Secure-only cookies.
+        SECURE_COOKIES="0",
         QUIZ_RATE_PER_IP="0",
     )
     os.environ.pop("CELERY_BROKER_URL", None)

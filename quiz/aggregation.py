@@ -18,6 +18,7 @@ P(corrosion) by EM. Two additions over the textbook version:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,10 +82,17 @@ def posteriors(image_idx, voter_idx, votes, n_images: int, sensitivity, specific
 
 
 def image_posterior(votes, sensitivity, specificity, class_prior: float = 0.5) -> float:
-    """P(corrosion) of one image given its votes and the voters' confusions (same order)."""
-    votes = np.asarray(votes, dtype=np.float64).ravel()
-    one_image = np.zeros(votes.size, dtype=np.int64)
-    return float(posteriors(one_image, np.arange(votes.size), votes, 1, sensitivity, specificity, class_prior)[0])
+    """P(corrosion) of one image given its votes and the voters' confusions (same order).
+
+    Plain Python, not numpy: the vote path calls it on a handful of votes per image, where array
+    set-up would cost more than the arithmetic. Same formula as `posteriors`.
+    """
+    prior = min(max(float(class_prior), _EPS), 1 - _EPS)
+    log_odds = math.log(prior) - math.log(1 - prior)
+    for vote, sens, spec in zip(votes, sensitivity, specificity, strict=True):
+        sens, spec = min(max(sens, _EPS), 1 - _EPS), min(max(spec, _EPS), 1 - _EPS)
+        log_odds += math.log(sens) - math.log(1 - spec) if vote else math.log(1 - sens) - math.log(spec)
+    return 0.5 * (1.0 + math.tanh(0.5 * log_odds))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -196,7 +204,7 @@ def crowd_decision(
     Labelled as soon as `min_votes_confident` votes make one side at least `confidence` likely, or in
     any case once `min_votes` votes are in (then the likelier side; an exact tie stays undecided).
     """
-    if posterior is None or np.isnan(posterior):
+    if posterior is None or math.isnan(posterior):
         return None, None
     corrosion = posterior > 0.5
     sure = max(posterior, 1.0 - posterior)

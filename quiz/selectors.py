@@ -28,8 +28,10 @@ def round_images_select(*, voter_key: uuid.UUID, rng: random.Random | None = Non
     """Pick the next round for a voter.
 
     Training images that still need votes come first: those with no label at all, then those with
-    only an imported one; fewest votes first, so votes spread evenly and no image piles up votes
-    while others starve. With QUIZ_SELECTION = "uncertain", most of those slots go instead to the
+    only an imported one; those closest to a label first ("finish what's started"), so every
+    QUIZ_MIN_VOTES votes yield a label instead of thousands of images holding one vote each. Each
+    image still gets just the votes it needs; one stuck undecided stops being preferred at twice
+    the threshold, so it cannot pile up votes while others starve. With QUIZ_SELECTION = "uncertain", most of those slots go instead to the
     images the active model is least sure about (smallest |P(corrosion) - 0.5|), the rest
     (QUIZ_EXPLORE_RATE) still random so the whole pool keeps being explored. With a small
     probability one slot goes to an image with a crowd or expert label (to sharpen its agreement)
@@ -60,7 +62,7 @@ def round_images_select(*, voter_key: uuid.UUID, rng: random.Random | None = Non
         uncertain = _least_certain(pool.filter(NEEDS_VOTES), n_uncertain, exclude=_ids(chosen))
         chosen += uncertain
         n_needs -= len(uncertain)
-    chosen += _fewest_votes_first(needs_votes, n_needs, exclude=_ids(chosen), rng=rng)
+    chosen += _most_votes_first(needs_votes, n_needs, exclude=_ids(chosen), rng=rng)
     for tier in (needs_votes, labelled, gold):
         if len(chosen) >= size:
             break
@@ -98,6 +100,20 @@ def _fewest_votes_first(
     return picked
 
 
+def _most_votes_first(
+    tier: list[QuerySet[Image]], wanted: int, *, exclude: list[int], rng: random.Random
+) -> list[Image]:
+    """Images needing votes, nearest to a label first; images with twice the threshold or more are left out
+    (the fallback tiers still serve them, fewest votes first, when nothing else is left)."""
+    ceiling = 2 * settings.QUIZ_MIN_VOTES
+    picked: list[Image] = []
+    for qs in tier:
+        if len(picked) >= wanted:
+            break
+        picked += _levels(qs, wanted - len(picked), exclude=exclude + _ids(picked), rng=rng, below=ceiling)
+    return picked
+
+
 def _fewest_votes_first_one(qs: QuerySet[Image], wanted: int, *, exclude: list[int], rng: random.Random) -> list[Image]:
     """Random images from the lowest vote-count level upwards, by index range scans only.
 
@@ -107,12 +123,23 @@ def _fewest_votes_first_one(qs: QuerySet[Image], wanted: int, *, exclude: list[i
     result) lets PostgreSQL read the index in order even when label_source is pinned by IS NULL,
     which it does not treat as an equality.
     """
+    return _levels(qs, wanted, exclude=exclude, rng=rng)
+
+
+def _levels(
+    qs: QuerySet[Image], wanted: int, *, exclude: list[int], rng: random.Random, below: int | None = None
+) -> list[Image]:
+    """Walk vote-count levels upwards, or downwards from `below` (exclusive) when it is given."""
     picked: list[Image] = []
-    floor = 0
+    descending = below is not None
+    bound = below if descending else 0
     prefix = ("split", "label_source")
     while len(picked) < wanted:
-        candidates = qs.filter(vote_count__gte=floor).exclude(id__in=exclude + _ids(picked))
-        level = candidates.order_by(*prefix, "vote_count").values_list("vote_count", flat=True).first()
+        candidates = qs.filter(**{"vote_count__lt" if descending else "vote_count__gte": bound})
+        candidates = candidates.exclude(id__in=exclude + _ids(picked))
+        level_order = "-vote_count" if descending else "vote_count"
+        prefix_order = [f"-{field}" for field in prefix] if descending else list(prefix)
+        level = candidates.order_by(*prefix_order, level_order).values_list("vote_count", flat=True).first()
         if level is None:
             break
         at_level = (
@@ -124,5 +151,5 @@ def _fewest_votes_first_one(qs: QuerySet[Image], wanted: int, *, exclude: list[i
         if len(batch) < need:
             batch += list(at_level.filter(random_key__lt=start)[: need - len(batch)])
         picked += batch
-        floor = level + 1
+        bound = level if descending else level + 1
     return picked

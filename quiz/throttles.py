@@ -59,7 +59,12 @@ def _count_redis(backend: RedisCache, keys: list[str]) -> list[int]:
     The counters stay ordinary cache entries (same key prefix, integers stored as such).
     """
     full_keys = [backend.make_and_validate_key(key) for key in keys]
-    pipe = backend._cache.get_client(full_keys[0], write=True).pipeline(transaction=False)
+    # Django builds a new redis.Redis per call (~1 ms of Python: its response-callback table); one per
+    # backend instance (Django keeps one per thread) is enough, the connection pool is shared anyway.
+    client = getattr(backend, "_rate_limit_client", None)
+    if client is None:
+        client = backend._rate_limit_client = backend._cache.get_client(write=True)
+    pipe = client.pipeline(transaction=False)
     for key in full_keys:
         pipe.incr(key)
         pipe.expire(key, WINDOW_SECONDS + 5, nx=True)

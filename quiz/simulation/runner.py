@@ -46,7 +46,9 @@ class SimulationConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def milestones(self) -> list[int]:
-        marks = list(range(self.milestone_every, self.votes, self.milestone_every))
+        # No regular mark just before the end: a retrain 39 votes before the last one would say nothing new.
+        last_regular = self.votes - self.milestone_every // 2
+        marks = [mark for mark in range(self.milestone_every, self.votes, self.milestone_every) if mark <= last_regular]
         return marks + [self.votes]
 
 
@@ -177,8 +179,10 @@ def _run_strategy(name, site, config, truth, started, stop_at, progress, log) ->
         while going:
             volunteer = next(volunteers)
             client = QuizClient(base_url)
-            for _ in range(volunteer.rounds):
+            for taken in range(volunteer.rounds):
                 served = client.round()
+                if not served["images"] and taken:
+                    break  # this volunteer has seen every image; the next one starts afresh
                 if not served["images"]:
                     log(f"{name}: the quiz ran out of images at {votes} votes")
                     if votes and (not rows or rows[-1].votes != votes):

@@ -210,3 +210,24 @@ def test_the_array_rule_agrees_with_the_single_image_rule():
         expected_label, expected_sure = crowd_decision(p, int(n), **rule)
         assert label == (-1 if expected_label is None else int(expected_label))
         assert (np.isnan(s) and expected_sure is None) or s == pytest.approx(expected_sure)
+
+
+def test_one_images_posterior_matches_the_array_version():
+    crowd = simulate(n_images=50, adversarial=0.3)
+    result = fit(crowd, with_gold=False)
+    every = posteriors(
+        crowd["image_idx"],
+        crowd["voter_idx"],
+        crowd["votes"],
+        50,
+        result.sensitivity,
+        result.specificity,
+        result.class_prior,
+    )
+    for image in range(50):
+        mine = crowd["image_idx"] == image
+        voters = crowd["voter_idx"][mine]
+        one = image_posterior(
+            crowd["votes"][mine], result.sensitivity[voters], result.specificity[voters], result.class_prior
+        )
+        assert one == pytest.approx(every[image], abs=1e-12)

@@ -48,6 +48,31 @@ def test_it_serves_images_short_of_the_threshold_first(settings):
     assert not {i.id for i in images} & {i.id for i in labelled}
 
 
+def test_it_finishes_images_nearest_to_a_label_first(settings):
+    settings.QUIZ_MIN_VOTES = 5
+    settings.QUIZ_GOLD_RATE = settings.QUIZ_SHARPEN_RATE = 0
+    for _ in range(6):
+        make_image(label=None)
+    started = [make_image(label=None, votes_yes=2, votes_no=1, vote_count=3) for _ in range(2)]
+    almost = [make_image(label=None, votes_yes=3, votes_no=1, vote_count=4) for _ in range(1)]
+    # Stuck undecided at twice the threshold: no longer preferred.
+    make_image(label=None, votes_yes=5, votes_no=5, vote_count=10)
+    images = round_images_select(voter_key=uuid.uuid4())
+    assert {i.vote_count for i in images} == {4, 3, 0}
+    assert {i.id for i in almost + started} <= {i.id for i in images}
+
+
+def test_it_labels_an_image_per_threshold_of_votes_instead_of_spreading_one_vote_each(settings):
+    settings.QUIZ_MIN_VOTES = 5
+    settings.QUIZ_GOLD_RATE = settings.QUIZ_SHARPEN_RATE = 0
+    for _ in range(200):
+        make_image(label=None)
+    rng = random.Random(2)
+    for _ in range(25):  # 100 votes
+        take_round(uuid.uuid4(), rng=rng)
+    assert Image.objects.filter(crowd_label__isnull=False).count() == 20
+
+
 def test_it_spreads_votes_evenly_across_the_pool(settings):
     settings.QUIZ_MIN_VOTES = 5
     for _ in range(20):

@@ -31,7 +31,7 @@ def test_it_runs_volunteers_through_a_live_site_and_writes_the_curve(tiny_datase
     call_command(
         "simulate_crowd",
         "--dataset", str(tiny_dataset), "--out", str(out), "--votes", "36", "--milestone-every", "36",
-        "--seed-images", "6", "--strategy", "paper", "--retrain-epochs", "1", "--no-progress",
+        "--seed-images", "6", "--strategy", "paper", "--retrain-epochs", "1", "--rounds-mean", "1.5", "--no-progress",
     )  # fmt: skip
     with (out / "curve.csv").open() as handle:
         rows = list(csv.DictReader(handle))

@@ -1,7 +1,8 @@
 import csv
+from pathlib import Path
 
 from quiz.simulation.report import summarise, summary_markdown, votes_to_reach, write_csv, write_plot
-from quiz.simulation.runner import CurveRow
+from quiz.simulation.runner import CurveRow, SimulationConfig
 
 
 def row(strategy, votes, accuracy, labelled=0):
@@ -56,3 +57,9 @@ def test_it_writes_the_curve_as_csv_and_png(tmp_path):
     assert {"strategy", "votes", "labelled_images", "model_version", "val_accuracy"} <= set(rows[0])
     write_plot(CURVES, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_it_retrains_at_every_milestone_and_at_the_end():
+    config = SimulationConfig(dataset=Path("."), out=Path("."), votes=2539, milestone_every=500)
+    assert config.milestones() == [500, 1000, 1500, 2000, 2539]
+    assert SimulationConfig(dataset=Path("."), out=Path("."), votes=2539).milestones()[-3:] == [2000, 2250, 2539]
