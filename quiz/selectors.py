@@ -30,13 +30,13 @@ def round_images_select(*, voter_key: uuid.UUID, rng: random.Random | None = Non
     Training images that still need votes come first: those with no label at all, then those with
     only an imported one; those closest to a label first ("finish what's started"), so every
     QUIZ_MIN_VOTES votes yield a label instead of thousands of images holding one vote each. Each
-    image still gets just the votes it needs; one stuck undecided stops being preferred at twice
-    the threshold, so it cannot pile up votes while others starve. With QUIZ_SELECTION = "uncertain", most of those slots go instead to the
-    images the active model is least sure about (smallest |P(corrosion) - 0.5|), the rest
-    (QUIZ_EXPLORE_RATE) still random so the whole pool keeps being explored. With a small
-    probability one slot goes to an image with a crowd or expert label (to sharpen its agreement)
-    and one to an expert-labelled validation image (a gold question). A slot that a tier cannot
-    fill falls through to the next tier.
+    image still gets just the votes it needs; one stuck undecided stops being preferred at twice the
+    threshold, so it cannot pile up votes while others starve. With QUIZ_SELECTION = "uncertain",
+    most of those slots go instead to the images the active model is least sure about (smallest
+    |P(corrosion) - 0.5|), the rest (QUIZ_EXPLORE_RATE) still random so the whole pool keeps being
+    explored. With a small probability one slot goes to an image with a crowd or expert label (to
+    sharpen its agreement) and one to an expert-labelled validation image (a gold question). A slot
+    that a tier cannot fill falls through to the next tier.
     """
     rng = rng or random.Random()
     size = settings.QUIZ_ROUND_SIZE
