@@ -6,7 +6,7 @@ import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from quiz.simulation.runner import PAPER, PAPER_VOTES, CurveRow
+from quiz.simulation.runner import PAPER, PAPER_VOTES, SMOOTHING, CurveRow, smoothed_reached, smoothed_target
 
 PUBLISHED = {"votes": PAPER_VOTES, "start": 0.66, "end": 0.93}
 
@@ -16,23 +16,31 @@ class StrategySummary:
     strategy: str
     final_votes: int
     final_accuracy: float
-    best_accuracy: float
-    votes_to_paper: int | None  # votes to reach what `paper` reached at its last milestone
+    smoothed_final_accuracy: float | None
+    votes_to_paper: int | None  # first milestone whose last SMOOTHING retrains average `paper`'s smoothed end
+    votes_to_paper_single: int | None  # first single retrain at or above it (noisier, flattering)
     votes_to_93: int | None
+    final_labels: int
     final_label_accuracy: float | None
+    votes_to_paper_correct_labels: int | None  # votes to as many right crowd labels as `paper` ended with
 
 
 def votes_to_reach(rows: list[CurveRow], accuracy: float) -> int | None:
-    """The first milestone at which the retrained model reached `accuracy` (no interpolation: a conservative count)."""
+    """The first milestone at which a retrained model reached `accuracy` (no interpolation: a conservative count)."""
     return next((row.votes for row in rows if row.votes > 0 and row.val_accuracy >= accuracy - 1e-9), None)
+
+
+def correct_labels(row: CurveRow) -> float:
+    return row.labelled_images * (row.crowd_label_accuracy or 0.0)
 
 
 def summarise(rows: list[CurveRow]) -> tuple[float | None, list[StrategySummary]]:
     by_strategy: dict[str, list[CurveRow]] = {}
     for row in rows:
         by_strategy.setdefault(row.strategy, []).append(row)
-    paper_rows = by_strategy.get(PAPER)
-    target = paper_rows[-1].val_accuracy if paper_rows and paper_rows[-1].votes > 0 else None
+    paper_rows = by_strategy.get(PAPER, [])
+    target = smoothed_target(paper_rows)
+    paper_right = correct_labels(paper_rows[-1]) if paper_rows else None
     summaries = []
     for name, strategy_rows in by_strategy.items():
         last = strategy_rows[-1]
@@ -41,10 +49,15 @@ def summarise(rows: list[CurveRow]) -> tuple[float | None, list[StrategySummary]
                 strategy=name,
                 final_votes=last.votes,
                 final_accuracy=last.val_accuracy,
-                best_accuracy=max(row.val_accuracy for row in strategy_rows),
-                votes_to_paper=None if target is None else votes_to_reach(strategy_rows, target),
+                smoothed_final_accuracy=smoothed_target(strategy_rows),
+                votes_to_paper=None if target is None else smoothed_reached(strategy_rows, target),
+                votes_to_paper_single=None if target is None else votes_to_reach(strategy_rows, target),
                 votes_to_93=votes_to_reach(strategy_rows, PUBLISHED["end"]),
+                final_labels=last.labelled_images,
                 final_label_accuracy=last.crowd_label_accuracy,
+                votes_to_paper_correct_labels=None
+                if not paper_right
+                else next((r.votes for r in strategy_rows if r.votes > 0 and correct_labels(r) >= paper_right), None),
             )
         )
     return target, summaries
@@ -61,23 +74,34 @@ def write_csv(rows: list[CurveRow], path: Path) -> None:
 def summary_markdown(rows: list[CurveRow]) -> str:
     target, summaries = summarise(rows)
     paper_votes = next((s.final_votes for s in summaries if s.strategy == PAPER), None)
-    head = (
-        f"Target: `paper`'s validation accuracy at {paper_votes} votes = {target:.1%}.\n\n"
-        if target is not None
-        else "No `paper` run: no target to compare with.\n\n"
-    )
+    if target is None:
+        head = "No `paper` run: no target to compare with.\n\n"
+    else:
+        head = (
+            f"Target: `paper`'s validation accuracy at {paper_votes} votes, as the mean of its last {SMOOTHING} "
+            f"retrains = {target:.1%}. A strategy reaches it at the first milestone where the mean of its last "
+            f"{SMOOTHING} retrains does.\n\n"
+        )
+
+    def votes(value: int | None) -> str:
+        return "not reached" if value is None else str(value)
+
+    def share(value: int | None) -> str:
+        return f"{value / paper_votes:.0%}" if value and paper_votes else "–"
+
     lines = [
-        "| strategy | votes run | accuracy at the end | best accuracy | votes to reach `paper`'s final accuracy "
-        "| share of `paper`'s votes | votes to 93% | crowd labels right (end) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| strategy | votes run | accuracy, last retrain | mean of last {SMOOTHING} | votes to `paper`'s accuracy "
+        "| share of `paper`'s votes | same, single retrain | votes to 93% | crowd labels (right) "
+        "| votes to `paper`'s number of right labels |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
-        share = f"{s.votes_to_paper / paper_votes:.0%}" if s.votes_to_paper and paper_votes else "–"
+        smoothed = "–" if s.smoothed_final_accuracy is None else f"{s.smoothed_final_accuracy:.1%}"
+        label_accuracy = "–" if s.final_label_accuracy is None else f"{s.final_label_accuracy:.1%}"
         lines.append(
-            f"| {s.strategy} | {s.final_votes} | {s.final_accuracy:.1%} | {s.best_accuracy:.1%} | "
-            f"{s.votes_to_paper if s.votes_to_paper is not None else 'not reached'} | {share} | "
-            f"{s.votes_to_93 if s.votes_to_93 is not None else 'not reached'} | "
-            f"{'–' if s.final_label_accuracy is None else f'{s.final_label_accuracy:.1%}'} |"
+            f"| {s.strategy} | {s.final_votes} | {s.final_accuracy:.1%} | {smoothed} | {votes(s.votes_to_paper)} | "
+            f"{share(s.votes_to_paper)} | {votes(s.votes_to_paper_single)} | {votes(s.votes_to_93)} | "
+            f"{s.final_labels} ({label_accuracy}) | {votes(s.votes_to_paper_correct_labels)} |"
         )
     return head + "\n".join(lines) + "\n"
 

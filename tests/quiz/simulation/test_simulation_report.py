@@ -1,6 +1,8 @@
 import csv
 from pathlib import Path
 
+import pytest
+
 from quiz.simulation.report import summarise, summary_markdown, votes_to_reach, write_csv, write_plot
 from quiz.simulation.runner import CurveRow, SimulationConfig
 
@@ -22,31 +24,40 @@ def row(strategy, votes, accuracy, labelled=0):
 
 CURVES = [
     row("paper", 0, 0.66),
-    row("paper", 1000, 0.80, 200),
-    row("paper", 2539, 0.86, 500),
+    row("paper", 500, 0.80, 80),
+    row("paper", 1000, 0.84, 170),
+    row("paper", 1500, 0.83, 250),
+    row("paper", 2000, 0.86, 340),
+    row("paper", 2539, 0.85, 430),
     row("weighted_active", 0, 0.66),
-    row("weighted_active", 500, 0.83, 150),
-    row("weighted_active", 1000, 0.87, 330),
+    row("weighted_active", 500, 0.86, 120),  # one lucky retrain
+    row("weighted_active", 1000, 0.83, 250),
+    row("weighted_active", 1500, 0.85, 380),
+    row("weighted_active", 2000, 0.87, 500),
 ]
 
 
 def test_it_counts_votes_to_the_first_milestone_that_reaches_an_accuracy():
-    assert votes_to_reach(CURVES[3:], 0.86) == 1000
-    assert votes_to_reach(CURVES[3:], 0.83) == 500
-    assert votes_to_reach(CURVES[3:], 0.95) is None
+    assert votes_to_reach(CURVES[6:], 0.86) == 500
+    assert votes_to_reach(CURVES[6:], 0.87) == 2000
+    assert votes_to_reach(CURVES[6:], 0.95) is None
     # The launch model (0 votes) never counts as reaching a target.
-    assert votes_to_reach(CURVES[3:], 0.5) == 500
+    assert votes_to_reach(CURVES[6:], 0.5) == 500
 
 
-def test_it_compares_each_strategy_with_where_paper_ends():
+def test_it_compares_strategies_on_the_mean_of_the_last_three_retrains():
     target, summaries = summarise(CURVES)
-    assert target == 0.86
+    assert target == pytest.approx((0.83 + 0.86 + 0.85) / 3)
     by_name = {s.strategy: s for s in summaries}
     assert by_name["paper"].votes_to_paper == 2539
-    assert by_name["weighted_active"].votes_to_paper == 1000
+    # The lucky single retrain at 500 votes does not count; the three-retrain mean gets there at 1500.
+    assert by_name["weighted_active"].votes_to_paper_single == 500
+    assert by_name["weighted_active"].votes_to_paper == 1500
     assert by_name["weighted_active"].votes_to_93 is None
+    # Right crowd labels: paper ends with 430 × 0.9 = 387; weighted_active passes that at 500 labels (2000 votes).
+    assert by_name["weighted_active"].votes_to_paper_correct_labels == 2000
     table = summary_markdown(CURVES)
-    assert "| weighted_active | 1000 | 87.0% | 87.0% | 1000 | 39% |" in table
+    assert "| paper | 2539 | 85.0% | 84.7% | 2539 | 100% |" in table
 
 
 def test_it_writes_the_curve_as_csv_and_png(tmp_path):
