@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,10 +25,33 @@ from quiz.services import vote_cast, voter_set_expertise
 from quiz.throttles import QuizThrottle
 
 
+class JsonFirstNegotiation(DefaultContentNegotiation):
+    """DRF's content negotiation with a shortcut for what nearly every client of the quiz sends.
+
+    With JSON the only renderer, an Accept of JSON or of anything (or none) can only mean JSON; the full
+    negotiation, which parses the header on every request, comes to the same answer (a test holds the
+    two to it). Any other header, a format override or another renderer takes the full path.
+    """
+
+    _ANY_OR_JSON = frozenset({"*/*", "application/json"})
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if (
+            len(renderers) == 1
+            and renderers[0].media_type == "application/json"
+            and format_suffix is None
+            and request.headers.get("accept", "*/*") in self._ANY_OR_JSON
+            and (self.settings.URL_FORMAT_OVERRIDE or "") not in request.query_params
+        ):
+            return renderers[0], "application/json"
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class PublicApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [QuizThrottle]
+    content_negotiation_class = JsonFirstNegotiation
 
 
 def quiz_error_response(error: QuizError) -> Response:

@@ -7,10 +7,12 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import F, QuerySet
 from django.db.models.functions import Least
 
-from quiz.models import NEEDS_VOTES, Image, LabelSource, Split, Vote, Voter
+from quiz.db import prepared_cursor
+from quiz.models import Image, LabelSource, Split, Vote, Voter
 
 
 def images_controversial(queryset: QuerySet[Image]) -> QuerySet[Image]:
@@ -37,36 +39,35 @@ def round_images_select(*, voter_key: uuid.UUID, rng: random.Random | None = Non
     explored. With a small probability one slot goes to an image with a crowd or expert label (to
     sharpen its agreement) and one to an expert-labelled validation image (a gold question). A slot
     that a tier cannot fill falls through to the next tier.
+
+    Hand-written SQL, one statement per vote-count level visited (usually one per tier): building
+    and compiling the equivalent ORM querysets cost several times what PostgreSQL spends running
+    them. The voter is looked up inside each statement, so a round costs no extra round trip for it.
     """
     rng = rng or random.Random()
     size = settings.QUIZ_ROUND_SIZE
-    voter_id = Voter.objects.filter(key=voter_key).values_list("id", flat=True).first()
-
-    pool = Image.objects.filter(excluded=False)
-    if voter_id is not None:
-        pool = pool.exclude(Exists(Vote.objects.filter(voter_id=voter_id, image_id=OuterRef("pk"))))
-    train = pool.filter(split=Split.TRAIN)
+    pool = _Pool(voter_key)
     # Each tier is a list of (split, label_source) prefixes of the selection index, in order of preference.
-    needs_votes = [train.filter(label_source__isnull=True), train.filter(label_source=LabelSource.IMPORTED)]
-    labelled = [train.filter(label_source=LabelSource.CROWD), train.filter(label_source=LabelSource.EXPERT)]
-    gold = [pool.filter(split=Split.VALIDATION, label_source=LabelSource.EXPERT)]
+    needs_votes = [(Split.TRAIN, None), (Split.TRAIN, LabelSource.IMPORTED)]
+    labelled = [(Split.TRAIN, LabelSource.CROWD), (Split.TRAIN, LabelSource.EXPERT)]
+    gold = [(Split.VALIDATION, LabelSource.EXPERT)]
 
     n_gold = 1 if size > 1 and rng.random() < settings.QUIZ_GOLD_RATE else 0
     n_sharpen = 1 if size > 1 + n_gold and rng.random() < settings.QUIZ_SHARPEN_RATE else 0
     chosen: list[Image] = []
-    chosen += _fewest_votes_first(gold, n_gold, exclude=[], rng=rng)
-    chosen += _fewest_votes_first(labelled, n_sharpen, exclude=_ids(chosen), rng=rng)
+    chosen += _fewest_votes_first(pool, gold, n_gold, exclude=[], rng=rng)
+    chosen += _fewest_votes_first(pool, labelled, n_sharpen, exclude=_ids(chosen), rng=rng)
     n_needs = size - n_gold - n_sharpen
     if settings.QUIZ_SELECTION == "uncertain":
         n_uncertain = min(n_needs, round(size * (1 - settings.QUIZ_EXPLORE_RATE)))
-        uncertain = _least_certain(pool.filter(NEEDS_VOTES), n_uncertain, exclude=_ids(chosen))
+        uncertain = _least_certain(pool, n_uncertain, exclude=_ids(chosen))
         chosen += uncertain
         n_needs -= len(uncertain)
-    chosen += _most_votes_first(needs_votes, n_needs, exclude=_ids(chosen), rng=rng)
+    chosen += _most_votes_first(pool, needs_votes, n_needs, exclude=_ids(chosen), rng=rng)
     for tier in (needs_votes, labelled, gold):
         if len(chosen) >= size:
             break
-        chosen += _fewest_votes_first(tier, size - len(chosen), exclude=_ids(chosen), rng=rng)
+        chosen += _fewest_votes_first(pool, tier, size - len(chosen), exclude=_ids(chosen), rng=rng)
     rng.shuffle(chosen)
     return chosen
 
@@ -76,80 +77,136 @@ def _ids(images: Iterable[Image]) -> list[int]:
 
 
 _ROUND_FIELDS = ("id", "file", "width", "height", "vote_count")
+_IMAGE = Image._meta.db_table
 
 
-def _least_certain(qs: QuerySet[Image], wanted: int, *, exclude: list[int]) -> list[Image]:
+class _Pool:
+    """The SQL shared by every statement of a round: images in the quiz that this voter has not voted on."""
+
+    def __init__(self, voter_key: uuid.UUID):
+        self.voter_key = Voter._meta.get_field("key").get_db_prep_value(voter_key, connection)
+        # When the voter is new the subquery is NULL and the anti-join excludes nothing.
+        self.where = (
+            f"NOT i.excluded AND NOT EXISTS (SELECT 1 FROM {Vote._meta.db_table} v WHERE v.image_id = i.id"
+            f" AND v.voter_id = (SELECT w.id FROM {Voter._meta.db_table} w WHERE w.key = %s))"
+        )
+
+    def filters(self, conditions: list[str], params: list, *, exclude: list[int]) -> tuple[str, list]:
+        """The WHERE clause: the pool, then `conditions` (with their `params`), then no id of `exclude`."""
+        sql = " AND ".join((self.where, *conditions))
+        if exclude:
+            sql += f" AND i.id NOT IN ({', '.join(['%s'] * len(exclude))})"
+        return sql, [self.voter_key, *params, *exclude]
+
+    def fetch(self, sql: str, params: list) -> list[Image]:
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [Image.from_db(connection.alias, _ROUND_FIELDS, row) for row in rows]
+
+
+def _least_certain(pool: _Pool, wanted: int, *, exclude: list[int]) -> list[Image]:
     """Scored images by the model's margin, smallest first: one scan of the partial margin index.
 
     Images no model has scored yet are left to the random slots.
     """
     if wanted <= 0:
         return []
-    scored = qs.filter(model_margin__isnull=False).exclude(id__in=exclude).only(*_ROUND_FIELDS)
-    return list(scored.order_by("model_margin")[:wanted])
+    # Spelled like the partial index's predicate (NEEDS_VOTES), so PostgreSQL can prove it applies.
+    where, params = pool.filters(
+        ["i.split = %s", "(i.label_source IS NULL OR i.label_source = %s)", "i.model_margin IS NOT NULL"],
+        [Split.TRAIN, LabelSource.IMPORTED],
+        exclude=exclude,
+    )
+    columns = ", ".join(f"i.{name}" for name in _ROUND_FIELDS)
+    return pool.fetch(
+        f"SELECT {columns} FROM {_IMAGE} i WHERE {where} ORDER BY i.model_margin LIMIT %s",
+        [*params, wanted],
+    )
 
 
 def _fewest_votes_first(
-    tier: list[QuerySet[Image]], wanted: int, *, exclude: list[int], rng: random.Random
+    pool: _Pool, tier: list[tuple[str, str | None]], wanted: int, *, exclude: list[int], rng: random.Random
 ) -> list[Image]:
+    """Random images from the lowest vote-count level upwards."""
     picked: list[Image] = []
-    for qs in tier:
+    for prefix in tier:
         if len(picked) >= wanted:
             break
-        picked += _fewest_votes_first_one(qs, wanted - len(picked), exclude=exclude + _ids(picked), rng=rng)
+        picked += _levels(pool, prefix, wanted - len(picked), exclude=exclude + _ids(picked), rng=rng)
     return picked
 
 
 def _most_votes_first(
-    tier: list[QuerySet[Image]], wanted: int, *, exclude: list[int], rng: random.Random
+    pool: _Pool, tier: list[tuple[str, str | None]], wanted: int, *, exclude: list[int], rng: random.Random
 ) -> list[Image]:
     """Images needing votes, nearest to a label first; images with twice the threshold or more are left out
     (the fallback tiers still serve them, fewest votes first, when nothing else is left)."""
     ceiling = 2 * settings.QUIZ_MIN_VOTES
     picked: list[Image] = []
-    for qs in tier:
+    for prefix in tier:
         if len(picked) >= wanted:
             break
-        picked += _levels(qs, wanted - len(picked), exclude=exclude + _ids(picked), rng=rng, below=ceiling)
+        picked += _levels(pool, prefix, wanted - len(picked), exclude=exclude + _ids(picked), rng=rng, below=ceiling)
     return picked
 
 
-def _fewest_votes_first_one(qs: QuerySet[Image], wanted: int, *, exclude: list[int], rng: random.Random) -> list[Image]:
-    """Random images from the lowest vote-count level upwards, by index range scans only.
-
-    Each level is sampled from a random point of `random_key`, wrapping round, which uses the
-    (split, label_source, vote_count, random_key) index instead of sorting the table randomly.
-    The queryset pins split and label_source; ordering by them too (constant, so no effect on the
-    result) lets PostgreSQL read the index in order even when label_source is pinned by IS NULL,
-    which it does not treat as an equality.
-    """
-    return _levels(qs, wanted, exclude=exclude, rng=rng)
-
-
 def _levels(
-    qs: QuerySet[Image], wanted: int, *, exclude: list[int], rng: random.Random, below: int | None = None
+    pool: _Pool,
+    prefix: tuple[str, str | None],
+    wanted: int,
+    *,
+    exclude: list[int],
+    rng: random.Random,
+    below: int | None = None,
 ) -> list[Image]:
-    """Walk vote-count levels upwards, or downwards from `below` (exclusive) when it is given."""
+    """Walk vote-count levels upwards, or downwards from `below` (exclusive) when it is given.
+
+    One statement per level, all index range scans on (split, label_source, vote_count, random_key):
+    the CTE finds the level (the first index entry past the bound), then the level is sampled from a
+    random point of random_key, wrapping round (two range scans, each stopped by its LIMIT), in place
+    of sorting the table randomly. Ordering by the constant prefix too lets PostgreSQL read the index
+    in order even when label_source is pinned by IS NULL, which it does not treat as an equality.
+    """
     picked: list[Image] = []
     descending = below is not None
     bound = below if descending else 0
-    prefix = ("split", "label_source")
+    split, label_source = prefix
+    source_sql = "i.label_source IS NULL" if label_source is None else "i.label_source = %s"
+    source_params = [] if label_source is None else [label_source]
+    columns = ", ".join(f"i.{name}" for name in _ROUND_FIELDS)
+    direction = " DESC" if descending else ""
+    index_order = f"i.split{direction}, i.label_source{direction}, i.vote_count{direction}"
     while len(picked) < wanted:
-        candidates = qs.filter(**{"vote_count__lt" if descending else "vote_count__gte": bound})
-        candidates = candidates.exclude(id__in=exclude + _ids(picked))
-        level_order = "-vote_count" if descending else "vote_count"
-        prefix_order = [f"-{field}" for field in prefix] if descending else list(prefix)
-        level = candidates.order_by(*prefix_order, level_order).values_list("vote_count", flat=True).first()
-        if level is None:
-            break
-        at_level = (
-            candidates.filter(vote_count=level).only(*_ROUND_FIELDS).order_by(*prefix, "vote_count", "random_key")
-        )
-        start = rng.random()
         need = wanted - len(picked)
-        batch = list(at_level.filter(random_key__gte=start)[:need])
-        if len(batch) < need:
-            batch += list(at_level.filter(random_key__lt=start)[: need - len(batch)])
+        where, params = pool.filters(
+            ["i.split = %s", source_sql], [split, *source_params], exclude=exclude + _ids(picked)
+        )
+        # The level's random start is drawn only when the level exists (as the draws were ordered before).
+        state = rng.getstate()
+        start = rng.random()
+        sample = (
+            f"SELECT * FROM (SELECT {{part}} AS part, {columns}, i.random_key FROM {_IMAGE} i"
+            f" WHERE {where} AND i.vote_count = (SELECT vote_count FROM lvl) AND i.random_key {{cmp}} %s"
+            f" ORDER BY i.split, i.label_source, i.vote_count, i.random_key LIMIT %s) s{{part}}"
+        )
+        sql = (
+            f"WITH lvl AS (SELECT i.vote_count FROM {_IMAGE} i WHERE {where}"
+            f" AND i.vote_count {'<' if descending else '>='} %s ORDER BY {index_order} LIMIT 1) "
+            f"SELECT {', '.join(_ROUND_FIELDS)} FROM ("
+            + sample.format(part=0, cmp=">=")
+            + " UNION ALL "
+            + sample.format(part=1, cmp="<")
+            + ") u ORDER BY part, random_key LIMIT %s"
+        )
+        batch = pool.fetch(
+            sql,
+            [*params, bound, *params, start, need, *params, start, need, need],
+        )
+        if not batch:
+            rng.setstate(state)
+            break
         picked += batch
+        level = batch[0].vote_count
         bound = level if descending else level + 1
     return picked

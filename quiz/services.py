@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 import uuid
@@ -16,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from quiz import aggregation
+from quiz.db import prepared_cursor
 from quiz.errors import AlreadyVoted, RoundInvalid, RoundNotYours
 from quiz.imaging import ImageInfo, inspect_image
 from quiz.models import (
@@ -60,38 +62,147 @@ def vote_cast(
     voter = _voter_count_votes(key=voter_key, ip_hash=ip_hash, votes=len(served.image_ids))
     # Lock the images in id order: concurrent rounds sharing images then queue up
     # instead of deadlocking, and the counters below cannot lose an update.
-    images = list(Image.objects.select_for_update().filter(id__in=served.image_ids).order_by("id"))
+    images = _images_lock(served.image_ids)
     if len(images) != len(served.image_ids):
         raise RoundInvalid("Some images of this round no longer exist; please take a new round.")
-    # A double submit of the same round waits on the locks above, then finds these votes.
-    if Vote.objects.filter(voter_id=voter.pk, image_id__in=served.image_ids).exists():
-        raise AlreadyVoted("You have already voted on this round.")
 
+    now = timezone.now()
     votes = [
-        Vote(voter_id=voter.pk, image=image, corrosion=image.id in ticked, expertise=voter.expertise)
+        Vote(voter_id=voter.pk, image=image, corrosion=image.id in ticked, expertise=voter.expertise, created_at=now)
         for image in images
     ]
-    try:
-        Vote.objects.bulk_create(votes)
-    except IntegrityError:
-        # The unique (voter, image) constraint, should anything slip past the check above.
-        raise AlreadyVoted("You have already voted on this round.") from None
+    # A double submit of the same round waits on the locks above, then inserts nothing.
+    if not _votes_insert(votes):
+        raise AlreadyVoted("You have already voted on this round.")
     _tally(expertise=voter.expertise, votes=len(votes), yes=sum(vote.corrosion for vote in votes))
 
     before = {image.id: _tracked_state(image) for image in images}
     for image in images:
         image.count_vote(corrosion=image.id in ticked)
     _crowd_labels_refresh(images)
-
-    newly_labelled = []
-    for image in images:
-        before_image, after = before[image.id], _tracked_state(image)
-        if image.crowd_label and not before_image["crowd_label"]:
-            newly_labelled.append(image.id)
-        # One small UPDATE per image with only what changed: much cheaper to build than
-        # bulk_update's CASE expressions, and the rows are locked already.
-        Image.objects.filter(pk=image.pk).update(**{k: v for k, v in after.items() if v != before_image[k]})
+    newly_labelled = [image.id for image in images if image.crowd_label and not before[image.id]["crowd_label"]]
+    _images_store_counts_and_labels(images)
     return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast)
+
+
+# The columns vote_cast reads from the locked image rows: what count_vote and the label rules use.
+# In model order: Model.from_db matches a partial row to the fields that way.
+_LOCKED_FIELDS = [
+    field.attname
+    for field in Image._meta.concrete_fields
+    if field.attname in {"id", *COUNTER_FIELDS, "imported_label", *LABEL_FIELDS}
+]
+_LOCKED_CONVERTERS: dict[str, list] = {}
+
+
+def _images_lock(image_ids: Collection[int]) -> list[Image]:
+    """The round's image rows, locked in id order (SQLite locks the whole database per write transaction)."""
+    if not image_ids:  # a round served when nothing was left to vote on
+        return []
+    columns = ", ".join(Image._meta.get_field(name).column for name in _LOCKED_FIELDS)
+    placeholders = ", ".join(["%s"] * len(image_ids))
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {Image._meta.db_table} WHERE id IN ({placeholders}) ORDER BY id{lock}",
+            list(image_ids),
+        )
+        rows = cursor.fetchall()
+    converters = _LOCKED_CONVERTERS.get(connection.vendor)
+    if converters is None:
+        converters = _LOCKED_CONVERTERS[connection.vendor] = [
+            _from_db_converter(Image._meta.get_field(name)) for name in _LOCKED_FIELDS
+        ]
+    return [
+        Image.from_db(
+            connection.alias,
+            _LOCKED_FIELDS,
+            [value if convert is None else convert(value) for value, convert in zip(row, converters, strict=True)],
+        )
+        for row in rows
+    ]
+
+
+def _from_db_converter(field):
+    """What the ORM would apply to a raw column value (SQLite returns datetimes as text, for one)."""
+    converters = connection.ops.get_db_converters(field.get_col(Image._meta.db_table)) + field.get_db_converters(
+        connection
+    )
+    if not converters:
+        return None
+
+    def convert(value):
+        for converter in converters:
+            value = converter(value, None, connection)
+        return value
+
+    return convert
+
+
+def _votes_insert(votes: list[Vote]) -> bool:
+    """Insert the round's votes unless the voter has voted on any of its images; True when all went in.
+
+    ON CONFLICT on the one-vote-per-voter-and-image constraint stands in for a check before the
+    insert: a vote already there (or being inserted by a concurrent double submit, which this waits
+    for) is skipped, and the caller rolls the round back when fewer rows came back than were sent.
+    """
+    if not votes:
+        return True
+    fields = [Vote._meta.get_field(name) for name in ("voter", "image", "corrosion", "expertise", "created_at")]
+    rows = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(votes))
+    params = [field.get_db_prep_save(getattr(vote, field.attname), connection) for vote in votes for field in fields]
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Vote._meta.db_table} ({', '.join(field.column for field in fields)}) VALUES {rows}"
+            " ON CONFLICT (voter_id, image_id) DO NOTHING RETURNING id, image_id",
+            params,
+        )
+        inserted = {image_id: pk for pk, image_id in cursor.fetchall()}
+    for vote in votes:
+        vote.pk = inserted.get(vote.image_id)
+        vote._state.adding, vote._state.db = False, connection.alias
+    return len(inserted) == len(votes)
+
+
+_STORED_FIELDS = COUNTER_FIELDS + LABEL_FIELDS
+
+
+def _images_store_counts_and_labels(images: list[Image]) -> None:
+    """Write the counters and labels of the locked images in one UPDATE ... FROM a VALUES list."""
+    if not images:
+        return
+    fields = [Image._meta.get_field(name) for name in _STORED_FIELDS]
+    params = []
+    for image in images:
+        params.append(image.pk)
+        for field in fields:
+            value = getattr(image, field.attname)
+            # Only datetimes need the backend's adaptation (SQLite stores them as text); the rest go as they are.
+            params.append(
+                field.get_db_prep_save(value, connection) if field.get_internal_type() == "DateTimeField" else value
+            )
+    with prepared_cursor() as cursor:
+        cursor.execute(_store_sql(connection.vendor, len(images)), params)
+
+
+@functools.cache
+def _store_sql(vendor: str, rows: int) -> str:
+    """PostgreSQL types a VALUES column from its first row, so that row's parameters are cast to the
+    column types (an all-NULL column would otherwise be text); SQLite needs no casts."""
+    fields = [Image._meta.get_field(name) for name in _STORED_FIELDS]
+    table = Image._meta.db_table
+
+    def placeholder(field, first: bool) -> str:
+        return f"CAST(%s AS {field.db_type(connection)})" if vendor == "postgresql" and first else "%s"
+
+    values = ", ".join(
+        "(" + ", ".join(["%s"] + [placeholder(field, n == 0) for field in fields]) + ")" for n in range(rows)
+    )
+    names = [field.column for field in fields]
+    return (
+        f"WITH v (id, {', '.join(names)}) AS (VALUES {values}) "
+        f"UPDATE {table} SET {', '.join(f'{name} = v.{name}' for name in names)} FROM v WHERE {table}.id = v.id"
+    )
 
 
 def _crowd_labels_refresh(images: list[Image]) -> None:
@@ -293,7 +404,7 @@ def _votes_with_reliabilities(image_ids: list[int]) -> list[tuple]:
     PostgreSQL spends running it (index on vote.image_id, then voter primary keys).
     """
     placeholders = ", ".join(["%s"] * len(image_ids))
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             SELECT v.image_id, v.corrosion, w.sensitivity, w.specificity,
@@ -310,7 +421,7 @@ def _tally(*, expertise: str, votes: int, yes: int, day=None) -> None:
     """Add to today's vote tally (one statement; a random shard row keeps concurrent voters apart)."""
     table = VoteTally._meta.db_table
     day = day or timezone.now().date()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {table} (day, expertise, shard, votes, yes) VALUES (%s, %s, %s, %s, %s)
@@ -345,7 +456,7 @@ def _voter_count_votes(*, key: uuid.UUID, ip_hash: str, votes: int) -> Voter:
         Voter._meta.get_field("created_at").get_db_prep_value(now, connection),
         Voter._meta.get_field("last_seen_at").get_db_prep_value(now, connection),
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {table} (key, expertise, ip_hash, votes_cast, created_at, last_seen_at)

@@ -116,3 +116,59 @@ def test_it_keeps_the_daily_tally_equal_to_the_vote_rows(images):
     tally = VoteTally.objects.aggregate(votes=Sum("votes"), yes=Sum("yes"))
     assert tally == {"votes": Vote.objects.count(), "yes": Vote.objects.filter(corrosion=True).count()}
     assert tally == {"votes": 13, "yes": 3}
+
+
+def test_it_refuses_a_round_overlapping_an_earlier_vote_and_changes_nothing(images):
+    from quiz.services import vote_set
+
+    key = uuid.uuid4()
+    vote_set(voter_key=key, image_id=images[2].id, corrosion=True)
+    before = list(Image.objects.order_by("id").values_list("votes_yes", "votes_no", "vote_count"))
+    token = round_token_make(voter_key=key, image_ids=[i.id for i in images])
+    with pytest.raises(AlreadyVoted):
+        vote_cast(voter_key=key, round_token=token, corrosion_ids=[images[0].id])
+    assert Vote.objects.count() == 1
+    assert list(Image.objects.order_by("id").values_list("votes_yes", "votes_no", "vote_count")) == before
+    assert Voter.objects.get(key=key).votes_cast == 1
+
+
+def test_it_stores_the_label_its_source_and_time_only_for_the_image_that_reached_the_threshold(settings):
+    settings.QUIZ_MIN_VOTES = 3
+    almost = make_image(label=None, votes_yes=2, vote_count=2)
+    fresh = make_image(label=None)
+    imported = make_image(label=Label.NO_CORROSION)
+    key = uuid.uuid4()
+    token = round_token_make(voter_key=key, image_ids=[almost.id, fresh.id, imported.id])
+    result = vote_cast(voter_key=key, round_token=token, corrosion_ids=[almost.id])
+    assert result.newly_labelled == [almost.id]
+    assert sorted(vote.image_id for vote in result.votes) == sorted([almost.id, fresh.id, imported.id])
+    assert {vote.pk for vote in result.votes} == set(Vote.objects.values_list("pk", flat=True))
+    almost.refresh_from_db()
+    assert (almost.votes_yes, almost.votes_no, almost.vote_count) == (3, 0, 3)
+    assert (almost.crowd_label, almost.effective_label, almost.label_source) == (Label.CORROSION,) * 2 + ("crowd",)
+    assert almost.labelled_at is not None and almost.crowd_confidence is None
+    fresh.refresh_from_db()
+    assert (fresh.votes_no, fresh.crowd_label, fresh.label_source, fresh.labelled_at) == (1, None, None, None)
+    labelled_at = Image.objects.get(pk=imported.pk).labelled_at
+    imported.refresh_from_db()
+    assert (imported.effective_label, imported.label_source) == (Label.NO_CORROSION, "imported")
+    assert imported.labelled_at == labelled_at  # untouched: its label did not change
+
+
+def test_it_records_a_round_in_a_few_statements(images):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    key = uuid.uuid4()
+    token = round_token_make(voter_key=key, image_ids=[i.id for i in images])
+    with CaptureQueriesContext(connection) as queries:
+        vote_cast(voter_key=key, round_token=token, corrosion_ids=[images[1].id])
+    # voter, lock, votes, tally, images (plus the savepoint statements of the test's transaction)
+    assert len([q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]) == 5
+
+
+def test_it_accepts_the_empty_round_served_when_nothing_is_left():
+    key = uuid.uuid4()
+    result = vote_cast(voter_key=key, round_token=round_token_make(voter_key=key, image_ids=[]), corrosion_ids=[])
+    assert (result.votes, result.newly_labelled, result.votes_cast) == ([], [], 0)
+    assert Vote.objects.count() == 0

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import caches
 
 from factories import make_image
-from quiz.throttles import rate_limit_hit
+from quiz.throttles import rate_limit_hit, rate_limits_hit
 
 pytestmark = pytest.mark.django_db
 URL = "/api/quiz/round/"
@@ -63,3 +63,22 @@ def test_it_keeps_its_counters_in_redis(redis_url, settings):
     assert "RedisCache" in type(cache).__name__
     raw = cache._cache.get_client(write=False)
     assert any(bucket in key.decode() for key in raw.keys(f"*{bucket}*"))
+
+
+@pytest.mark.integration
+def test_it_counts_every_bucket_in_redis_and_expires_the_counters(redis_url, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    first, second = f"test:{uuid.uuid4().hex}", f"test:{uuid.uuid4().hex}"
+    assert rate_limits_hit((first, 5), (second, 1)) is None
+    assert rate_limits_hit((first, 5), (second, 1)) is not None  # the second bucket is over its limit now
+    raw = caches["default"]._cache.get_client(write=False)
+    for bucket, count in ((first, b"2"), (second, b"2")):
+        (key,) = raw.keys(f"*{bucket}*")
+        assert raw.get(key) == count
+        assert 0 < raw.ttl(key) <= 65

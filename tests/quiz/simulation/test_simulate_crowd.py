@@ -50,7 +50,7 @@ def test_it_runs_volunteers_through_a_live_site_and_writes_the_curve(tiny_datase
     assert voters >= 2
     assert int(rows[-1]["labelled_images"]) == labelled > 0
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
-    assert "votes to reach `paper`'s final accuracy" in (out / "summary.md").read_text()
+    assert "votes to `paper`'s accuracy" in (out / "summary.md").read_text()
 
 
 def test_it_refuses_a_folder_without_train_and_validation(tmp_path):
