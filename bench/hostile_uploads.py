@@ -31,6 +31,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from benchlib import server_env, wait_for_http
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/cd_bench_hostile"
@@ -106,18 +108,9 @@ def start_server(args) -> tuple[subprocess.Popen, Path, str]:
     database_url = args.database_url or DEFAULT_DB
     recreate_database(database_url)
     media = Path(tempfile.mkdtemp(prefix="cd-bench-hostile-media-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "corrosiondetector.settings.base",
-        "DATABASE_URL": database_url,
-        "MEDIA_ROOT": str(media),
-        "SECRET_KEY": "bench-only-secret",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_COOKIES": "0",
-        "UPLOAD_RATE_PER_VOTER": "0",
-        "UPLOAD_RATE_PER_IP": "0",
-    }
+    env = server_env(
+        DATABASE_URL=database_url, MEDIA_ROOT=str(media), UPLOAD_RATE_PER_VOTER="0", UPLOAD_RATE_PER_IP="0"
+    )
     env.pop("CELERY_BROKER_URL", None)  # refused files never reach a task; nothing else needs a broker here
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     log = open(Path(tempfile.mkdtemp(prefix="cd-bench-hostile-logs-")) / "web.log", "w")
@@ -130,17 +123,10 @@ def start_server(args) -> tuple[subprocess.Popen, Path, str]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-            conn.request("GET", "/api/schema/")
-            if conn.getresponse().status == 200:
-                break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"gunicorn did not come up; see {log.name}") from None
-            time.sleep(0.3)
+    try:
+        wait_for_http(args.port, "/api/schema/", server=server)
+    except RuntimeError as error:
+        raise RuntimeError(f"{error}; see {log.name}") from None
     return server, media, database_url
 
 

@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import server_env, wait_for_http
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/cd_bench_load"
 HIGH_LIMIT = "1000000"  # requests per minute: never reached, but still counted in Redis
@@ -93,22 +95,15 @@ def seed_images(url: str, count: int) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
-def server_env(args: argparse.Namespace, media: Path) -> dict:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "corrosiondetector.settings.base",
-        "DATABASE_URL": args.database_url,
-        "CELERY_BROKER_URL": args.broker_url,
-        "MEDIA_ROOT": str(media),
-        "SECRET_KEY": "bench-only-secret",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_COOKIES": "0",
-        "QUIZ_RATE_PER_VOTER": HIGH_LIMIT,
-        "QUIZ_RATE_PER_IP": HIGH_LIMIT,
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
+def quiz_server_env(args: argparse.Namespace, media: Path) -> dict:
+    return server_env(
+        DATABASE_URL=args.database_url,
+        CELERY_BROKER_URL=args.broker_url,
+        MEDIA_ROOT=str(media),
+        QUIZ_RATE_PER_VOTER=HIGH_LIMIT,
+        QUIZ_RATE_PER_IP=HIGH_LIMIT,
+        LOG_LEVEL="WARNING",
+    )
 
 
 def start_gunicorn(args: argparse.Namespace, env: dict, log: Path) -> subprocess.Popen:
@@ -320,21 +315,6 @@ async def load(args: argparse.Namespace, web_pid: int) -> tuple[Stats, float, di
     return stats, elapsed, cpu
 
 
-def wait_for_http(port: int, seconds: float = 60) -> None:
-    import http.client
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/quiz/voter/")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not come up")
-
-
 def database_counts(url: str) -> dict:
     import psycopg
 
@@ -377,7 +357,7 @@ def main() -> None:
     print(f"load before: {os.getloadavg()[0]:.2f} (1 min average)", flush=True)
     recreate_database(args.database_url)
     media = Path(tempfile.mkdtemp(prefix="cd-bench-media-"))
-    env = server_env(args, media)
+    env = quiz_server_env(args, media)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     seed_images(args.database_url, args.images)
     import redis
@@ -387,7 +367,7 @@ def main() -> None:
     log = Path(tempfile.mkdtemp(prefix="cd-bench-logs-")) / "web.log"
     web = start_gunicorn(args, env, log)
     try:
-        wait_for_http(args.port)
+        wait_for_http(args.port, "/api/quiz/voter/")
         stats, elapsed, cpu = asyncio.run(load(args, web.pid))
     finally:
         os.killpg(web.pid, signal.SIGTERM)

@@ -33,6 +33,8 @@ import uuid
 import zipfile
 from pathlib import Path
 
+from benchlib import server_env, wait_for_http
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/cd_bench_upload"
@@ -132,19 +134,6 @@ def one_upload(port: int, photo: bytes) -> tuple[float, str]:
         time.sleep(0.005)
 
 
-def wait_for_http(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/upload/")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not come up")
-
-
 def rss_megabytes(pid: int) -> tuple[float, float]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
@@ -188,20 +177,13 @@ def main() -> None:
     args = parse_args()
     recreate_database(args.database_url)
     media = Path(tempfile.mkdtemp(prefix="cd-bench-media-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "corrosiondetector.settings.base",
-        "DATABASE_URL": args.database_url,
-        "CELERY_BROKER_URL": args.broker_url,
-        "MEDIA_ROOT": str(media),
-        "SECRET_KEY": "bench-only-secret",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_COOKIES": "0",
-        "UPLOAD_RATE_PER_VOTER": "0",
-        "UPLOAD_RATE_PER_IP": "0",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = server_env(
+        DATABASE_URL=args.database_url,
+        CELERY_BROKER_URL=args.broker_url,
+        MEDIA_ROOT=str(media),
+        UPLOAD_RATE_PER_VOTER="0",
+        UPLOAD_RATE_PER_IP="0",
+    )
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     model = register_default_model(env)
     import redis
@@ -253,7 +235,7 @@ def main() -> None:
         start_new_session=True,
     )
     try:
-        wait_for_http(args.port)
+        wait_for_http(args.port, "/upload/")
         pictures = photos(max(1, min(args.uploads, 344)))
         latencies, outcomes = [], []
         for i in range(args.warmup + args.uploads):
