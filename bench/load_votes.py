@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import signal
@@ -112,7 +113,9 @@ def start_gunicorn(args: argparse.Namespace, env: dict, log: Path) -> subprocess
             sys.executable,
             "-m",
             "gunicorn",
-            "corrosiondetector.wsgi",
+            # The deployment's own settings (WEB_* environment, hooks); the flags below override them.
+            "-c",
+            str(ROOT / "corrosiondetector" / "gunicorn.conf.py"),
             "-b",
             f"127.0.0.1:{args.port}",
             "--worker-class",
@@ -124,8 +127,11 @@ def start_gunicorn(args: argparse.Namespace, env: dict, log: Path) -> subprocess
             # Every voter keeps its connection; idle ones wait in the worker's poller, not on a thread.
             "--keep-alive",
             "30",
+            # gthread keeps a connection on the worker that accepted it, and the voters' connections all
+            # open at once and never idle (browsers reconnect after the 5 s keep-alive): without a cap,
+            # one worker can end up holding most of them while another holds none.
             "--worker-connections",
-            str(max(1000, 2 * args.voters)),
+            str(math.ceil(1.25 * args.voters / args.workers) + 2),
             "--backlog",
             "2048",
         ],

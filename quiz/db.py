@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 # Runs of one SQL text on a connection before psycopg prepares it (psycopg's own default is 5).
 PREPARE_AFTER = 2
@@ -29,6 +29,9 @@ def prepared_cursor():
     written for it use this: every placeholder must be a plain value (no parameter in a place where
     PostgreSQL needs to know its type from the text, unless cast). Elsewhere it is the ordinary cursor.
     """
+    # The wrapper itself rather than the `connection` proxy: every attribute read through the proxy
+    # is a lookup in a context-local, and this runs for every statement of a round.
+    connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             yield cursor

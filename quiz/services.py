@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -59,10 +59,9 @@ def vote_cast(
     if not ticked <= set(served.image_ids):
         raise RoundInvalid("Some of the ticked images are not in this round.")
 
-    voter = _voter_count_votes(key=voter_key, ip_hash=ip_hash, votes=len(served.image_ids))
-    # Lock the images in id order: concurrent rounds sharing images then queue up
-    # instead of deadlocking, and the counters below cannot lose an update.
-    images = _images_lock(served.image_ids)
+    voter, images = _voter_count_votes_and_lock_images(
+        key=voter_key, ip_hash=ip_hash, image_ids=served.image_ids, votes=len(served.image_ids)
+    )
     if len(images) != len(served.image_ids):
         raise RoundInvalid("Some images of this round no longer exist; please take a new round.")
 
@@ -71,18 +70,77 @@ def vote_cast(
         Vote(voter_id=voter.pk, image=image, corrosion=image.id in ticked, expertise=voter.expertise, created_at=now)
         for image in images
     ]
-    # A double submit of the same round waits on the locks above, then inserts nothing.
-    if not _votes_insert(votes):
-        raise AlreadyVoted("You have already voted on this round.")
-    _tally(expertise=voter.expertise, votes=len(votes), yes=sum(vote.corrosion for vote in votes))
-
+    # The rows are locked, so the counters and labels can be settled before the votes are written:
+    # the write below then takes one statement, and a refused round rolls all of it back.
     before = {image.id: _tracked_state(image) for image in images}
     for image in images:
         image.count_vote(corrosion=image.id in ticked)
-    _crowd_labels_refresh(images)
+    _crowd_labels_refresh(images, new_votes=[(vote.image_id, vote.corrosion, voter) for vote in votes])
     newly_labelled = [image.id for image in images if image.crowd_label and not before[image.id]["crowd_label"]]
-    _images_store_counts_and_labels(images)
+    # A double submit of the same round waits on the locks above, then inserts nothing.
+    if not _round_write(votes, images, expertise=voter.expertise):
+        raise AlreadyVoted("You have already voted on this round.")
     return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast)
+
+
+def _voter_count_votes_and_lock_images(
+    *, key: uuid.UUID, ip_hash: str, image_ids: Collection[int], votes: int
+) -> tuple[Voter, list[Image]]:
+    """Count the votes on the voter (created if new) and lock the round's image rows in id order.
+
+    On PostgreSQL one statement (the upsert as a CTE beside the locking SELECT); elsewhere two.
+    """
+    voter_sql, voter_params = _voter_count_votes_sql(key=key, ip_hash=ip_hash, votes=votes)
+    if not image_ids:  # a round served when nothing was left to vote on
+        return _voter_from_row(key, _fetch(voter_sql, voter_params)[0]), []
+    lock_sql, lock_params = _images_lock_sql(image_ids)
+    if connection.vendor != "postgresql":
+        voter = _voter_from_row(key, _fetch(voter_sql, voter_params)[0])
+        return voter, _images_from_rows(_fetch(lock_sql, lock_params))
+    rows = _fetch(
+        f"WITH w AS ({voter_sql}) SELECT w.*, i.* FROM w LEFT JOIN ({lock_sql}) i ON TRUE ORDER BY i.id",
+        voter_params + lock_params,
+    )
+    voter_width = len(_VOTER_RETURNING)
+    images = [row[voter_width:] for row in rows if row[voter_width] is not None]
+    return _voter_from_row(key, rows[0][:voter_width]), _images_from_rows(images)
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    """Run one statement of the vote path; its rows, if it returns any."""
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description is not None else []
+
+
+def _round_write(votes: list[Vote], images: list[Image], *, expertise: str) -> bool:
+    """Insert the round's votes, add them to the tally and store the images' counters and labels.
+
+    True when every vote went in; fewer mean the voter had voted on some image already (ON CONFLICT
+    on the one-vote-per-voter-and-image constraint stands in for a check before the insert), and the
+    caller rolls the round back. On PostgreSQL two statements (the tally as a data-modifying CTE of the
+    insert); elsewhere three.
+    """
+    if not votes:
+        return True
+    insert_sql, insert_params = _votes_insert_sql(votes)
+    tally_sql, tally_params = _tally_sql(
+        expertise=expertise, votes=len(votes), yes=sum(vote.corrosion for vote in votes)
+    )
+    if connection.vendor == "postgresql":
+        inserted = _fetch(f"WITH tally AS ({tally_sql}) {insert_sql}", tally_params + insert_params)
+    else:
+        inserted = _fetch(insert_sql, insert_params)
+        _fetch(tally_sql, tally_params)
+    # A statement of its own: with the votes it would pass psycopg's limits for caching a statement's
+    # parsed form (50 parameters), and parsing it again on every round costs more than the round trip.
+    values_sql, update_sql, store_params = _images_store_sql(images)
+    _fetch(f"WITH {values_sql} {update_sql}", store_params)
+    by_image = {image_id: pk for pk, image_id in inserted}
+    for vote in votes:
+        vote.pk = by_image.get(vote.image_id)
+        vote._state.adding, vote._state.db = False, connection.alias
+    return len(by_image) == len(votes)
 
 
 # The columns vote_cast reads from the locked image rows: what count_vote and the label rules use.
@@ -95,19 +153,16 @@ _LOCKED_FIELDS = [
 _LOCKED_CONVERTERS: dict[str, list] = {}
 
 
-def _images_lock(image_ids: Collection[int]) -> list[Image]:
+def _images_lock_sql(image_ids: Collection[int]) -> tuple[str, list]:
     """The round's image rows, locked in id order (SQLite locks the whole database per write transaction)."""
-    if not image_ids:  # a round served when nothing was left to vote on
-        return []
     columns = ", ".join(Image._meta.get_field(name).column for name in _LOCKED_FIELDS)
     placeholders = ", ".join(["%s"] * len(image_ids))
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM {Image._meta.db_table} WHERE id IN ({placeholders}) ORDER BY id{lock}",
-            list(image_ids),
-        )
-        rows = cursor.fetchall()
+    sql = f"SELECT {columns} FROM {Image._meta.db_table} WHERE id IN ({placeholders}) ORDER BY id{lock}"
+    return sql, list(image_ids)
+
+
+def _images_from_rows(rows: list[tuple]) -> list[Image]:
     converters = _LOCKED_CONVERTERS.get(connection.vendor)
     if converters is None:
         converters = _LOCKED_CONVERTERS[connection.vendor] = [
@@ -139,38 +194,24 @@ def _from_db_converter(field):
     return convert
 
 
-def _votes_insert(votes: list[Vote]) -> bool:
-    """Insert the round's votes unless the voter has voted on any of its images; True when all went in.
-
-    ON CONFLICT on the one-vote-per-voter-and-image constraint stands in for a check before the
-    insert: a vote already there (or being inserted by a concurrent double submit, which this waits
-    for) is skipped, and the caller rolls the round back when fewer rows came back than were sent.
-    """
-    if not votes:
-        return True
+def _votes_insert_sql(votes: list[Vote]) -> tuple[str, list]:
+    connection = connections[DEFAULT_DB_ALIAS]  # not the proxy: 20 values are adapted through it
     fields = [Vote._meta.get_field(name) for name in ("voter", "image", "corrosion", "expertise", "created_at")]
     rows = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(votes))
     params = [field.get_db_prep_save(getattr(vote, field.attname), connection) for vote in votes for field in fields]
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Vote._meta.db_table} ({', '.join(field.column for field in fields)}) VALUES {rows}"
-            " ON CONFLICT (voter_id, image_id) DO NOTHING RETURNING id, image_id",
-            params,
-        )
-        inserted = {image_id: pk for pk, image_id in cursor.fetchall()}
-    for vote in votes:
-        vote.pk = inserted.get(vote.image_id)
-        vote._state.adding, vote._state.db = False, connection.alias
-    return len(inserted) == len(votes)
+    sql = (
+        f"INSERT INTO {Vote._meta.db_table} ({', '.join(field.column for field in fields)}) VALUES {rows}"
+        " ON CONFLICT (voter_id, image_id) DO NOTHING RETURNING id, image_id"
+    )
+    return sql, params
 
 
 _STORED_FIELDS = COUNTER_FIELDS + LABEL_FIELDS
 
 
-def _images_store_counts_and_labels(images: list[Image]) -> None:
-    """Write the counters and labels of the locked images in one UPDATE ... FROM a VALUES list."""
-    if not images:
-        return
+def _images_store_sql(images: list[Image]) -> tuple[str, str, list]:
+    """The counters and labels of the locked images as a VALUES list `v` and one UPDATE ... FROM v."""
+    connection = connections[DEFAULT_DB_ALIAS]  # not the proxy: read for every value
     fields = [Image._meta.get_field(name) for name in _STORED_FIELDS]
     params = []
     for image in images:
@@ -181,12 +222,12 @@ def _images_store_counts_and_labels(images: list[Image]) -> None:
             params.append(
                 field.get_db_prep_save(value, connection) if field.get_internal_type() == "DateTimeField" else value
             )
-    with prepared_cursor() as cursor:
-        cursor.execute(_store_sql(connection.vendor, len(images)), params)
+    values_sql, update_sql = _store_sql(connection.vendor, len(images))
+    return values_sql, update_sql, params
 
 
 @functools.cache
-def _store_sql(vendor: str, rows: int) -> str:
+def _store_sql(vendor: str, rows: int) -> tuple[str, str]:
     """PostgreSQL types a VALUES column from its first row, so that row's parameters are cast to the
     column types (an all-NULL column would otherwise be text); SQLite needs no casts."""
     fields = [Image._meta.get_field(name) for name in _STORED_FIELDS]
@@ -200,17 +241,18 @@ def _store_sql(vendor: str, rows: int) -> str:
     )
     names = [field.column for field in fields]
     return (
-        f"WITH v (id, {', '.join(names)}) AS (VALUES {values}) "
-        f"UPDATE {table} SET {', '.join(f'{name} = v.{name}' for name in names)} FROM v WHERE {table}.id = v.id"
+        f"v (id, {', '.join(names)}) AS (VALUES {values})",
+        f"UPDATE {table} SET {', '.join(f'{name} = v.{name}' for name in names)} FROM v WHERE {table}.id = v.id",
     )
 
 
-def _crowd_labels_refresh(images: list[Image]) -> None:
-    """Re-derive the crowd labels of images whose votes just changed (rows locked, votes written).
+def _crowd_labels_refresh(images: list[Image], *, new_votes: Collection[tuple[int, bool, Voter]] = ()) -> None:
+    """Re-derive the crowd labels of images whose counters just changed (rows locked).
 
-    Majority needs only the counters. Weighted aggregation reads the votes of the images that
+    Majority needs only the counters. Weighted aggregation reads the stored votes of the images that
     could be decided, with their voters' stored reliabilities, in one query (an image has a
-    handful of votes; the vote table's image index finds them).
+    handful of votes; the vote table's image index finds them), plus `new_votes` (image id, ticked,
+    voter) when they are not written yet.
     """
     if settings.QUIZ_AGGREGATION != "weighted":
         for image in images:
@@ -222,8 +264,12 @@ def _crowd_labels_refresh(images: list[Image]) -> None:
     prior = None
     if decidable:
         for image_id, corrosion, sensitivity, specificity, latest in _votes_with_reliabilities(decidable):
-            evidence[image_id].append((corrosion, sensitivity, specificity))
             prior = latest
+            if image_id is not None:
+                evidence[image_id].append((corrosion, sensitivity, specificity))
+        for image_id, corrosion, voter in new_votes:
+            if image_id in evidence:
+                evidence[image_id].append((corrosion, voter.sensitivity, voter.specificity))
     for image in images:
         posterior = None
         if image.id in evidence:
@@ -398,52 +444,57 @@ def _voter_reliabilities_store(voters, sensitivity, specificity) -> int:
 
 
 def _votes_with_reliabilities(image_ids: list[int]) -> list[tuple]:
-    """(image id, ticked, sensitivity, specificity, latest class prior or None) for every vote on the images.
+    """(image id, ticked, sensitivity, specificity, latest class prior or None) for every vote on the images,
+    or one row (None, None, None, None, prior) when they have none.
 
     Raw SQL, like the other statements of the vote path: the ORM spent longer building this join than
     PostgreSQL spends running it (index on vote.image_id, then voter primary keys).
     """
     placeholders = ", ".join(["%s"] * len(image_ids))
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT v.image_id, v.corrosion, w.sensitivity, w.specificity,
-                   (SELECT class_prior FROM {CrowdAggregation._meta.db_table} ORDER BY id DESC LIMIT 1)
-            FROM {Vote._meta.db_table} v JOIN {Voter._meta.db_table} w ON w.id = v.voter_id
-            WHERE v.image_id IN ({placeholders})
-            """,
-            list(image_ids),
-        )
-        return cursor.fetchall()
+    return _fetch(
+        f"""
+        SELECT v.image_id, v.corrosion, w.sensitivity, w.specificity, p.class_prior
+        FROM (SELECT (SELECT class_prior FROM {CrowdAggregation._meta.db_table} ORDER BY id DESC LIMIT 1)
+              AS class_prior) p
+        LEFT JOIN ({Vote._meta.db_table} v JOIN {Voter._meta.db_table} w ON w.id = v.voter_id)
+            ON v.image_id IN ({placeholders})
+        """,
+        list(image_ids),
+    )
 
 
 def _tally(*, expertise: str, votes: int, yes: int, day=None) -> None:
     """Add to today's vote tally (one statement; a random shard row keeps concurrent voters apart)."""
+    _fetch(*_tally_sql(expertise=expertise, votes=votes, yes=yes, day=day))
+
+
+def _tally_sql(*, expertise: str, votes: int, yes: int, day=None) -> tuple[str, list]:
     table = VoteTally._meta.db_table
     day = day or timezone.now().date()
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (day, expertise, shard, votes, yes) VALUES (%s, %s, %s, %s, %s)
-            ON CONFLICT (day, expertise, shard) DO UPDATE SET
-                votes = {table}.votes + EXCLUDED.votes, yes = {table}.yes + EXCLUDED.yes
-            """,
-            [
-                VoteTally._meta.get_field("day").get_db_prep_value(day, connection),
-                expertise,
-                random.randrange(VoteTally.SHARDS),
-                votes,
-                yes,
-            ],
-        )
+    sql = f"""
+        INSERT INTO {table} (day, expertise, shard, votes, yes) VALUES (%s, %s, %s, %s, %s)
+        ON CONFLICT (day, expertise, shard) DO UPDATE SET
+            votes = {table}.votes + EXCLUDED.votes, yes = {table}.yes + EXCLUDED.yes
+        """
+    params = [
+        VoteTally._meta.get_field("day").get_db_prep_value(day, connection),
+        expertise,
+        random.randrange(VoteTally.SHARDS),
+        votes,
+        yes,
+    ]
+    return sql, params
 
 
 def _tracked_state(image: Image) -> dict:
     return {field: getattr(image, field) for field in COUNTER_FIELDS + LABEL_FIELDS}
 
 
-def _voter_count_votes(*, key: uuid.UUID, ip_hash: str, votes: int) -> Voter:
-    """Create the voter if new and add `votes` to their count, in one statement (one round trip).
+_VOTER_RETURNING = ("id", "expertise", "votes_cast", "sensitivity", "specificity")
+
+
+def _voter_count_votes_sql(*, key: uuid.UUID, ip_hash: str, votes: int) -> tuple[str, list]:
+    """Create the voter if new and add `votes` to their count: one upsert, returning _VOTER_RETURNING.
 
     Runs inside the caller's transaction: if the votes are refused, the count rolls back too.
     """
@@ -456,21 +507,20 @@ def _voter_count_votes(*, key: uuid.UUID, ip_hash: str, votes: int) -> Voter:
         Voter._meta.get_field("created_at").get_db_prep_value(now, connection),
         Voter._meta.get_field("last_seen_at").get_db_prep_value(now, connection),
     ]
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (key, expertise, ip_hash, votes_cast, created_at, last_seen_at)
-            VALUES (%s, '', %s, %s, %s, %s)
-            ON CONFLICT (key) DO UPDATE SET
-                votes_cast = {table}.votes_cast + EXCLUDED.votes_cast,
-                ip_hash = CASE WHEN EXCLUDED.ip_hash <> '' THEN EXCLUDED.ip_hash ELSE {table}.ip_hash END,
-                last_seen_at = EXCLUDED.last_seen_at
-            RETURNING id, expertise, votes_cast
-            """,
-            params,
-        )
-        voter_id, expertise, votes_cast = cursor.fetchone()
-    return Voter(pk=voter_id, key=key, expertise=expertise, votes_cast=votes_cast)
+    sql = f"""
+        INSERT INTO {table} (key, expertise, ip_hash, votes_cast, created_at, last_seen_at)
+        VALUES (%s, '', %s, %s, %s, %s)
+        ON CONFLICT (key) DO UPDATE SET
+            votes_cast = {table}.votes_cast + EXCLUDED.votes_cast,
+            ip_hash = CASE WHEN EXCLUDED.ip_hash <> '' THEN EXCLUDED.ip_hash ELSE {table}.ip_hash END,
+            last_seen_at = EXCLUDED.last_seen_at
+        RETURNING {", ".join(_VOTER_RETURNING)}
+        """
+    return sql, params
+
+
+def _voter_from_row(key: uuid.UUID, row: tuple) -> Voter:
+    return Voter(key=key, **{("pk" if name == "id" else name): value for name, value in zip(_VOTER_RETURNING, row)})
 
 
 @transaction.atomic

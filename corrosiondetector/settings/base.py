@@ -89,6 +89,9 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # On: a persistent connection is checked (SELECT 1) at its first use in each request, so a
     # PostgreSQL restart costs no failed request; off saves that round trip where restarts are rare.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
+    # ... except for a connection that served a request cleanly this long ago (corrosiondetector/database).
+    DATABASES["default"]["HEALTH_CHECK_GRACE"] = env_float("DB_CONN_HEALTH_CHECK_GRACE", 1.0, minimum=0)
+    DATABASES["default"]["ENGINE"] = "corrosiondetector.database"
 else:
     # SQLite is the zero-setup default: wait for the writer instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}

@@ -6,6 +6,7 @@ installs it) a missing docker-compose fails the run instead of skipping.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -168,6 +169,17 @@ def test_it_configures_gunicorn_with_threads_and_a_timeout_for_the_streamed_expo
     assert result.returncode == 0, result.stderr
     worker_class, timeout = result.stdout.split()
     assert worker_class == "gthread" and int(timeout) >= 600
+
+
+def test_it_hands_the_gil_over_sooner_in_the_web_workers():
+    code = (
+        "import runpy, sys; c = runpy.run_path('corrosiondetector/gunicorn.conf.py');"
+        "c['post_worker_init'](None); print(sys.getswitchinterval())"
+    )
+    env = {**os.environ, "WEB_SWITCH_INTERVAL": "0.002"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) == pytest.approx(0.002)
 
 
 # --- Dockerfile reading ----------------------------------------------------------------------------
