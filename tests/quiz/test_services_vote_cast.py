@@ -1,3 +1,4 @@
+import re
 import uuid
 
 import pytest
@@ -167,6 +168,26 @@ def test_it_records_a_round_in_a_few_statements(images):
     # (plus the savepoint statements of the test's transaction)
     statements = [q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == (3 if connection.vendor == "postgresql" else 5)
+
+
+def test_its_statements_stay_within_what_psycopg_keeps_parsed(postgres, settings):
+    """psycopg caches a statement's parsed form only up to 4,096 characters and 50 parameters; past that it
+    parses the SQL again on every call, which cost more than a round trip (bench/README.md)."""
+    from django.test.utils import CaptureQueriesContext
+    from psycopg import _queries
+
+    settings.QUIZ_ROUND_SIZE = 4
+    images = [make_image(label=None) for _ in range(settings.QUIZ_ROUND_SIZE)]
+    key = uuid.uuid4()
+    token = round_token_make(voter_key=key, image_ids=[i.id for i in images])
+    with CaptureQueriesContext(postgres) as queries:
+        vote_cast(voter_key=key, round_token=token, corrosion_ids=[images[0].id])
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 3
+    for sql in statements:  # as sent: psycopg's $n placeholders (no shorter than the %s written)
+        parameters = max(int(n) for n in re.findall(r"\$(\d+)", sql))
+        assert 5 <= parameters <= _queries.MAX_CACHED_STATEMENT_PARAMS, sql
+        assert len(sql.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH, sql
 
 
 def test_it_accepts_the_empty_round_served_when_nothing_is_left():
