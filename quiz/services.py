@@ -71,7 +71,7 @@ def vote_cast(
         for image in images
     ]
     # The rows are locked, so the counters and labels can be settled before the votes are written:
-    # the write below then takes one statement, and a refused round rolls all of it back.
+    # the writes then go out together, and a refused round rolls all of it back.
     before = {image.id: _tracked_state(image) for image in images}
     for image in images:
         image.count_vote(corrosion=image.id in ticked)
@@ -86,24 +86,25 @@ def vote_cast(
 def _voter_count_votes_and_lock_images(
     *, key: uuid.UUID, ip_hash: str, image_ids: Collection[int], votes: int
 ) -> tuple[Voter, list[Image]]:
-    """Count the votes on the voter (created if new) and lock the round's image rows in id order.
+    """Count the votes on the voter (created if new) and lock the round's image rows.
 
-    On PostgreSQL one statement (the upsert as a CTE beside the locking SELECT); elsewhere two.
+    The rows are locked in id order, so concurrent rounds sharing images queue up instead of
+    deadlocking, and the counters cannot lose an update. On PostgreSQL one statement (the upsert as a
+    CTE beside the locking SELECT); elsewhere two.
     """
     voter_sql, voter_params = _voter_count_votes_sql(key=key, ip_hash=ip_hash, votes=votes)
-    if not image_ids:  # a round served when nothing was left to vote on
-        return _voter_from_row(key, _fetch(voter_sql, voter_params)[0]), []
-    lock_sql, lock_params = _images_lock_sql(image_ids)
-    if connection.vendor != "postgresql":
-        voter = _voter_from_row(key, _fetch(voter_sql, voter_params)[0])
-        return voter, _images_from_rows(_fetch(lock_sql, lock_params))
-    rows = _fetch(
-        f"WITH w AS ({voter_sql}) SELECT w.*, i.* FROM w LEFT JOIN ({lock_sql}) i ON TRUE ORDER BY i.id",
-        voter_params + lock_params,
-    )
-    voter_width = len(_VOTER_RETURNING)
-    images = [row[voter_width:] for row in rows if row[voter_width] is not None]
-    return _voter_from_row(key, rows[0][:voter_width]), _images_from_rows(images)
+    if image_ids and connection.vendor == "postgresql":
+        lock_sql, lock_params = _images_lock_sql(image_ids)
+        rows = _fetch(
+            f"WITH w AS ({voter_sql}) SELECT w.*, i.* FROM w LEFT JOIN ({lock_sql}) i ON TRUE ORDER BY i.id",
+            voter_params + lock_params,
+        )
+        voter_width = len(_VOTER_RETURNING)
+        images = [row[voter_width:] for row in rows if row[voter_width] is not None]
+        return _voter_from_row(key, rows[0][:voter_width]), _images_from_rows(images)
+    voter = _voter_from_row(key, _fetch(voter_sql, voter_params)[0])
+    # An empty round is served when nothing was left to vote on.
+    return voter, _images_from_rows(_fetch(*_images_lock_sql(image_ids))) if image_ids else []
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
