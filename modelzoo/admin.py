@@ -66,6 +66,7 @@ class ModelVersionAdmin(TrainingActionsMixin, admin.ModelAdmin):
         "status",
         "accuracy",
         "n_train_images",
+        "n_pseudo_labels",
         "n_votes",
         "best_epoch",
         "epochs",

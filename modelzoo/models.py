@@ -73,6 +73,9 @@ class ModelVersion(models.Model):
     architecture = models.CharField(max_length=64)
     hyperparameters = models.JSONField(default=dict)
     n_train_images = models.PositiveIntegerField()
+    n_pseudo_labels = models.PositiveIntegerField(
+        default=0, help_text="training images labelled by the model before it (self-training), not by people"
+    )
     n_val_images = models.PositiveIntegerField()
     n_votes = models.PositiveIntegerField(help_text="crowd votes recorded when training started")
     history = models.JSONField(default=list)

@@ -12,6 +12,7 @@ class ModelVersionOutput(serializers.ModelSerializer):
             "architecture",
             "hyperparameters",
             "n_train_images",
+            "n_pseudo_labels",
             "n_val_images",
             "n_votes",
             "val_accuracy",

@@ -172,6 +172,7 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
             onnx=onnx_path.read_bytes(),
             checkpoint=checkpoint_path.read_bytes(),
             n_votes=data.n_votes,
+            n_pseudo_labels=data.n_pseudo,
             snapshot_at=snapshot_at,
         )
     if run.promote:
@@ -210,7 +211,14 @@ def _sha256(data: bytes) -> str:
 
 @transaction.atomic
 def model_version_register(
-    *, run: TrainingRun, result: dict, onnx: bytes, checkpoint: bytes, n_votes: int, snapshot_at
+    *,
+    run: TrainingRun,
+    result: dict,
+    onnx: bytes,
+    checkpoint: bytes,
+    n_votes: int,
+    snapshot_at,
+    n_pseudo_labels: int = 0,
 ) -> ModelVersion:
     """Store a trained model's files and metrics as the next version (a candidate) and close its run."""
     number = (ModelVersion.objects.aggregate(n=Max("version"))["n"] or 0) + 1
@@ -227,6 +235,7 @@ def model_version_register(
             architecture=ARCHITECTURE,
             hyperparameters=result["config"],
             n_train_images=result["n_train"],
+            n_pseudo_labels=n_pseudo_labels,
             n_val_images=result["n_val"],
             n_votes=n_votes,
             history=result["history"],
@@ -305,8 +314,9 @@ def model_version_rollback() -> ModelVersion:
 
 
 def _model_scores_refresh_on_commit(version: ModelVersion) -> None:
-    """Uncertainty-first selection ranks images by the active model: score the pool once it is live."""
-    if settings.QUIZ_SELECTION == "uncertain":
+    """Uncertainty-first selection ranks images by the active model and self-training labels the pool with
+    it: score the pool once it is live."""
+    if settings.QUIZ_SELECTION == "uncertain" or settings.TRAIN_PSEUDO_LABEL_CONFIDENCE:
         from quiz.tasks import images_score_unlabelled
 
         transaction.on_commit(lambda: images_score_unlabelled.delay(version.pk))

@@ -20,6 +20,13 @@ STRATEGIES: dict[str, dict[str, str]] = {
     "weighted": {"QUIZ_AGGREGATION": "weighted", "QUIZ_SELECTION": "random"},
     "active": {"QUIZ_AGGREGATION": "majority", "QUIZ_SELECTION": "uncertain"},
     "weighted_active": {"QUIZ_AGGREGATION": "weighted", "QUIZ_SELECTION": "uncertain"},
+    # Cost-effective active learning (Wang et al. 2016): people label what the model is unsure of, the
+    # model labels for itself what it is sure of (TRAIN_PSEUDO_LABEL_CONFIDENCE).
+    "weighted_active_self": {
+        "QUIZ_AGGREGATION": "weighted",
+        "QUIZ_SELECTION": "uncertain",
+        "TRAIN_PSEUDO_LABEL_CONFIDENCE": "0.8",
+    },
 }
 PAPER = "paper"
 PAPER_VOTES = 2539
@@ -66,6 +73,7 @@ class CurveRow:
     n_train_images: int
     training_seconds: float
     wall_seconds: float
+    pseudo_labels: int = 0  # of n_train_images, labelled by the model itself (self-training)
 
     FIELDS = (
         "strategy",
@@ -78,6 +86,7 @@ class CurveRow:
         "n_train_images",
         "training_seconds",
         "wall_seconds",
+        "pseudo_labels",
     )
 
 
@@ -287,6 +296,7 @@ def _row(name: str, votes: int, site: Site, truth: dict, version: dict, started:
         n_train_images=version["n_train_images"],
         training_seconds=version["training_seconds"],
         wall_seconds=round(time.monotonic() - started, 1),
+        pseudo_labels=version.get("n_pseudo_labels", 0),
     )
 
 

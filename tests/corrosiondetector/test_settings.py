@@ -52,3 +52,9 @@ def test_it_configures_celery_for_reliable_delivery():
     assert {q.name for q in conf.task_queues} == {"default", "inference", "training"}
     assert settings.CELERY_TASK_ROUTES["uploads.tasks.*"]["queue"] == "inference"
     assert settings.CELERY_TASK_ROUTES["modelzoo.tasks.*"]["queue"] == "training"
+
+
+def test_it_refuses_a_self_training_confidence_no_better_than_a_coin_toss():
+    assert load_settings(DEBUG="1", TRAIN_PSEUDO_LABEL_CONFIDENCE="0.9").returncode == 0
+    result = load_settings(DEBUG="1", TRAIN_PSEUDO_LABEL_CONFIDENCE="0.5")
+    assert result.returncode != 0 and "TRAIN_PSEUDO_LABEL_CONFIDENCE" in result.stderr

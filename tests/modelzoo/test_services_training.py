@@ -144,3 +144,14 @@ def test_it_defaults_to_the_papers_optimiser_settings():
     config = TrainConfig()
     assert config.lr == 1e-4
     assert config.device == "auto"
+
+
+def test_it_self_trains_on_the_active_models_sure_predictions_and_records_how_many(
+    labelled_pool, active_model, settings
+):
+    settings.TRAIN_PSEUDO_LABEL_CONFIDENCE = 0.9
+    for probability in (0.95, 0.02, 0.6):
+        make_image(label=None, model_probability=probability, model_margin=abs(probability - 0.5), model_version=1)
+    run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
+    version = training_run_execute(run_id=run.pk)
+    assert (version.n_train_images, version.n_pseudo_labels) == (14, 2)

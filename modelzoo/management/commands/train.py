@@ -61,6 +61,7 @@ def version_json(version: ModelVersion) -> str:
             "status": version.status,
             "val_accuracy": version.val_accuracy,
             "n_train_images": version.n_train_images,
+            "n_pseudo_labels": version.n_pseudo_labels,
             "n_votes": version.n_votes,
             "epochs": version.epochs,
             "best_epoch": version.best_epoch,
