@@ -74,6 +74,7 @@ class CurveRow:
     training_seconds: float
     wall_seconds: float
     pseudo_labels: int = 0  # of n_train_images, labelled by the model itself (self-training)
+    pseudo_label_accuracy: float | None = None  # share of those the folder names agree with
 
     FIELDS = (
         "strategy",
@@ -87,6 +88,7 @@ class CurveRow:
         "training_seconds",
         "wall_seconds",
         "pseudo_labels",
+        "pseudo_label_accuracy",
     )
 
 
@@ -221,8 +223,9 @@ def _run_strategy(name, site, config, truth, started, stop_at, progress, log) ->
 
     def retrain() -> bool:
         """Train at the current vote count; whether the strategy should go on."""
+        model_labels = site.model_labels()  # read before training: the retrain's own self-training set
         version = _train(site, epochs=config.retrain_epochs, lr=config.retrain_lr, seed=config.seed)
-        row = _row(name, votes, site, truth, version, started)
+        row = _row(name, votes, site, truth, version, started, model_labels)
         rows.append(row)
         log(
             f"{name}: {votes} votes, {row.labelled_images} crowd labels ({_pct(row.crowd_label_accuracy)} right), "
@@ -282,14 +285,16 @@ def _sha_from_url(url: str) -> str:
     return sha
 
 
-def _row(name: str, votes: int, site: Site, truth: dict, version: dict, started: float) -> CurveRow:
+def _row(
+    name: str, votes: int, site: Site, truth: dict, version: dict, started: float, model_labels: dict | None = None
+) -> CurveRow:
     labels = site.crowd_labels()
-    right = sum(truth[sha].label == label for sha, label in labels.items() if sha in truth)
+    model_labels = model_labels or {}
     return CurveRow(
         strategy=name,
         votes=votes,
         labelled_images=len(labels),
-        crowd_label_accuracy=right / len(labels) if labels else None,
+        crowd_label_accuracy=_share_right(labels, truth),
         model_version=version["version"],
         model_status=version["status"],
         val_accuracy=version["val_accuracy"],
@@ -297,7 +302,13 @@ def _row(name: str, votes: int, site: Site, truth: dict, version: dict, started:
         training_seconds=version["training_seconds"],
         wall_seconds=round(time.monotonic() - started, 1),
         pseudo_labels=version.get("n_pseudo_labels", 0),
+        pseudo_label_accuracy=_share_right(model_labels, truth),
     )
+
+
+def _share_right(labels: dict[str, str], truth: dict) -> float | None:
+    right = sum(truth[sha].label == label for sha, label in labels.items() if sha in truth)
+    return right / len(labels) if labels else None
 
 
 def _pct(value: float | None) -> str:
