@@ -78,7 +78,9 @@ class ModelVersionAdmin(TrainingActionsMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "device"]
     actions = ["promote", "rollback", "retrain"]
-    readonly_fields = [f.name for f in ModelVersion._meta.fields if f.name not in ("id", "confusion", "history")] + [
+    readonly_fields = [
+        f.name for f in ModelVersion._meta.fields if f.name not in ("id", "confusion", "history", "pseudo_labels")
+    ] + [
         "confusion_matrix",
         "curves",
     ]

@@ -73,9 +73,10 @@ class ModelVersion(models.Model):
     architecture = models.CharField(max_length=64)
     hyperparameters = models.JSONField(default=dict)
     n_train_images = models.PositiveIntegerField()
-    n_pseudo_labels = models.PositiveIntegerField(
-        default=0, help_text="training images labelled by the model before it (self-training), not by people"
-    )
+    # Self-training (TRAIN_PSEUDO_LABEL_CONFIDENCE): training photos no person had labelled, labelled by a
+    # teacher model trained on people's labels; {image id: 1 corrosion / 0 not}.
+    n_pseudo_labels = models.PositiveIntegerField(default=0)
+    pseudo_labels = models.JSONField(default=dict, blank=True)
     n_val_images = models.PositiveIntegerField()
     n_votes = models.PositiveIntegerField(help_text="crowd votes recorded when training started")
     history = models.JSONField(default=list)

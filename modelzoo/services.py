@@ -28,7 +28,13 @@ from django.utils import timezone
 
 from modelzoo.errors import NoActiveModel, NothingToRollBackTo, NoTrainingData, TrainingAlreadyRunning
 from modelzoo.models import ModelVersion, TrainingRun
-from modelzoo.selectors import labels_gained_since, model_version_active, training_data, training_run_open
+from modelzoo.selectors import (
+    labels_gained_since,
+    model_version_active,
+    training_data,
+    training_images_unlabelled,
+    training_run_open,
+)
 from quiz.services import crowd_labels_reaggregate
 
 logger = logging.getLogger(__name__)
@@ -139,7 +145,7 @@ def _training_run_fail(run_id: int, reason: str) -> None:
 
 def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
     from modelzoo.ml.export import check_onnx_parity, export_onnx
-    from modelzoo.ml.training import model_from_result, save_checkpoint, train
+    from modelzoo.ml.training import model_from_result, save_checkpoint
 
     if settings.QUIZ_AGGREGATION == "weighted":
         crowd_labels_reaggregate()  # train on labels from every vote so far, not only the live estimates
@@ -158,7 +164,7 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
         history.append(metrics)
         TrainingRun.objects.filter(pk=run.pk).update(epoch=len(history), history=history, updated_at=timezone.now())
 
-    result = train(data.train, data.validation, config, on_epoch=on_epoch)
+    result, pseudo_labels = _fit(data, config, on_epoch)
     model = model_from_result(result)
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = Path(tmp) / "model.onnx"
@@ -172,13 +178,36 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
             onnx=onnx_path.read_bytes(),
             checkpoint=checkpoint_path.read_bytes(),
             n_votes=data.n_votes,
-            n_pseudo_labels=data.n_pseudo,
             snapshot_at=snapshot_at,
+            pseudo_labels=pseudo_labels,
         )
     if run.promote:
         model_version_promote(version_id=version.pk)
         version.refresh_from_db()
     return version
+
+
+def _fit(data, config, on_epoch):
+    """The trained result and {image id: label} of the photos the model labelled itself (self-training)."""
+    from modelzoo.ml.training import self_train, train
+
+    confidence = settings.TRAIN_PSEUDO_LABEL_CONFIDENCE
+    unlabelled = training_images_unlabelled() if confidence else []
+    if not unlabelled:
+        return train(data.train, data.validation, config, on_epoch=on_epoch), {}
+    fitted = self_train(
+        data.train,
+        data.validation,
+        [(source, 0) for _, source in unlabelled],
+        confidence=confidence,
+        config=config,
+        on_epoch=on_epoch,
+    )
+    fitted.student.config["self_training"] = {
+        "confidence": confidence,
+        "teacher_val_accuracy": fitted.teacher_val_accuracy,
+    }
+    return fitted.student, {unlabelled[index][0]: label for index, label in fitted.pseudo_labels.items()}
 
 
 def _training_config(overrides: dict, *, progress: bool):
@@ -218,7 +247,7 @@ def model_version_register(
     checkpoint: bytes,
     n_votes: int,
     snapshot_at,
-    n_pseudo_labels: int = 0,
+    pseudo_labels: dict[int, int] | None = None,
 ) -> ModelVersion:
     """Store a trained model's files and metrics as the next version (a candidate) and close its run."""
     number = (ModelVersion.objects.aggregate(n=Max("version"))["n"] or 0) + 1
@@ -235,7 +264,8 @@ def model_version_register(
             architecture=ARCHITECTURE,
             hyperparameters=result["config"],
             n_train_images=result["n_train"],
-            n_pseudo_labels=n_pseudo_labels,
+            n_pseudo_labels=len(pseudo_labels or {}),
+            pseudo_labels={str(image_id): label for image_id, label in (pseudo_labels or {}).items()},
             n_val_images=result["n_val"],
             n_votes=n_votes,
             history=result["history"],
@@ -314,9 +344,8 @@ def model_version_rollback() -> ModelVersion:
 
 
 def _model_scores_refresh_on_commit(version: ModelVersion) -> None:
-    """Uncertainty-first selection ranks images by the active model and self-training labels the pool with
-    it: score the pool once it is live."""
-    if settings.QUIZ_SELECTION == "uncertain" or settings.TRAIN_PSEUDO_LABEL_CONFIDENCE:
+    """Uncertainty-first selection ranks images by the active model: score the pool once it is live."""
+    if settings.QUIZ_SELECTION == "uncertain":
         from quiz.tasks import images_score_unlabelled
 
         transaction.on_commit(lambda: images_score_unlabelled.delay(version.pk))

@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -546,3 +546,61 @@ def model_from_result(result: TrainResult) -> CorrosionNet:
     model = build_model(TrainConfig.from_dict(result.config))
     model.load_state_dict(copy.deepcopy(result.state_dict))
     return model.eval()
+
+
+def predict_probabilities(model: nn.Module, items: Sequence[Item], config: TrainConfig) -> torch.Tensor:
+    """P(corrosion) per item through the validation transform, the view serving has of a photo."""
+    if not items:
+        return torch.zeros(0)
+    device = resolve_device(config.device)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.num_threads or available_cores())
+    try:
+        images, _ = build_cache(items, config.input_size, config.decode_workers)
+        model = model.to(device).eval()
+        normalise = Normaliser(device)
+        probabilities = []
+        with torch.no_grad():
+            for start in range(0, len(images), config.eval_batch_size):
+                chunk = images[start : start + config.eval_batch_size].to(device)
+                batch = normalise(centre_crop(chunk, config.input_size))
+                if config.channels_last:
+                    batch = batch.contiguous(memory_format=torch.channels_last)
+                with _autocast(device, config):
+                    logits = model(batch)
+                probabilities.append(torch.softmax(logits.float(), dim=1)[:, CORROSION_LABEL].cpu())
+        return torch.cat(probabilities)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+@dataclass
+class SelfTrainResult:
+    student: TrainResult
+    teacher_val_accuracy: float
+    pseudo_labels: dict[int, int]  # position in the unlabelled items -> label the teacher gave it
+
+
+def self_train(
+    train_items: Sequence[Item],
+    val_items: Sequence[Item],
+    unlabelled_items: Sequence[Item],
+    *,
+    confidence: float,
+    config: TrainConfig | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> SelfTrainResult:
+    """Teacher–student self-training: a teacher trained on people's labels alone labels the unlabelled
+    items it is at least `confidence` sure of, and a student is trained from scratch on both.
+
+    The teacher has never been fitted to any guess of its own, so its confidence still means something; a
+    model scoring photos it was trained on with its own labels would be sure of exactly its mistakes.
+    """
+    config = config or TrainConfig()
+    teacher = train(train_items, val_items, replace(config, progress=False))
+    probabilities = predict_probabilities(model_from_result(teacher), unlabelled_items, config)
+    sure = torch.maximum(probabilities, 1 - probabilities) >= confidence
+    pseudo = {int(i): int(probabilities[i] > 0.5) for i in torch.nonzero(sure).flatten().tolist()}
+    student_items = list(train_items) + [(unlabelled_items[i][0], label) for i, label in pseudo.items()]
+    student = train(student_items, val_items, config, on_epoch=on_epoch)
+    return SelfTrainResult(student=student, teacher_val_accuracy=teacher.val_accuracy, pseudo_labels=pseudo)

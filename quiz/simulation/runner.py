@@ -223,9 +223,8 @@ def _run_strategy(name, site, config, truth, started, stop_at, progress, log) ->
 
     def retrain() -> bool:
         """Train at the current vote count; whether the strategy should go on."""
-        model_labels = site.model_labels()  # read before training: the retrain's own self-training set
         version = _train(site, epochs=config.retrain_epochs, lr=config.retrain_lr, seed=config.seed)
-        row = _row(name, votes, site, truth, version, started, model_labels)
+        row = _row(name, votes, site, truth, version, started, site.model_labels(version["version"]))
         rows.append(row)
         log(
             f"{name}: {votes} votes, {row.labelled_images} crowd labels ({_pct(row.crowd_label_accuracy)} right), "

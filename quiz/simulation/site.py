@@ -111,22 +111,15 @@ class Site:
             ).fetchall()
         return dict(rows)
 
-    def model_labels(self) -> dict[str, str]:
-        """Content hash → the active model's label of each unlabelled training image it is sure enough of for
-        self-training (TRAIN_PSEUDO_LABEL_CONFIDENCE; none when off): what the next retrain will train on."""
-        confidence = float(self.env.get("TRAIN_PSEUDO_LABEL_CONFIDENCE") or 0)
-        if not confidence:
-            return {}
+    def model_labels(self, version: int) -> dict[str, str]:
+        """Content hash → label of each photo that version's training labelled itself (self-training)."""
         with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
-            rows = db.execute(
-                "SELECT image.sha256, image.model_probability FROM quiz_image AS image "
-                "JOIN modelzoo_modelversion AS active ON active.version = image.model_version "
-                "AND active.status = 'active' "
-                "WHERE image.split = 'train' AND NOT image.excluded AND image.effective_label IS NULL "
-                "AND image.model_margin >= ?",
-                (confidence - 0.5,),
-            ).fetchall()
-        return {sha: "corrosion" if probability > 0.5 else "no_corrosion" for sha, probability in rows}
+            (stored,) = db.execute(
+                "SELECT pseudo_labels FROM modelzoo_modelversion WHERE version = ?", (version,)
+            ).fetchone()
+            sha_by_id = dict(db.execute("SELECT id, sha256 FROM quiz_image").fetchall())
+        names = {1: "corrosion", 0: "no_corrosion"}
+        return {sha_by_id[int(image_id)]: names[label] for image_id, label in json.loads(stored or "{}").items()}
 
 
 def _free_port() -> int:

@@ -52,13 +52,3 @@ def test_a_version_failing_the_gate_scores_nothing(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert not model_version_promote(version_id=worse.pk)
     assert callbacks == [] and scored_by() == {None}
-
-
-def test_promotion_scores_the_pool_for_self_training_under_random_selection(
-    newer, settings, django_capture_on_commit_callbacks
-):
-    settings.TRAIN_PSEUDO_LABEL_CONFIDENCE = 0.9
-    assert settings.QUIZ_SELECTION == "random"
-    with django_capture_on_commit_callbacks(execute=True):
-        assert model_version_promote(version_id=newer.pk)
-    assert scored_by() == {2}

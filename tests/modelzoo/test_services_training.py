@@ -146,12 +146,23 @@ def test_it_defaults_to_the_papers_optimiser_settings():
     assert config.device == "auto"
 
 
-def test_it_self_trains_on_the_active_models_sure_predictions_and_records_how_many(
-    labelled_pool, active_model, settings
-):
-    settings.TRAIN_PSEUDO_LABEL_CONFIDENCE = 0.9
-    for probability in (0.95, 0.02, 0.6):
-        make_image(label=None, model_probability=probability, model_margin=abs(probability - 0.5), model_version=1)
+def test_it_self_trains_on_a_teachers_labels_of_the_unlabelled_photos_and_records_them(labelled_pool, settings):
+    # A tiny teacher is rarely sure: any prediction off the fence counts here.
+    settings.TRAIN_PSEUDO_LABEL_CONFIDENCE = 0.5001
+    unlabelled = {make_image(label=None).pk for _ in range(3)}
+    make_image(label=None, excluded=True)
     run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
     version = training_run_execute(run_id=run.pk)
-    assert (version.n_train_images, version.n_pseudo_labels) == (14, 2)
+    assert {int(image_id) for image_id in version.pseudo_labels} == unlabelled
+    assert set(version.pseudo_labels.values()) <= {0, 1}
+    assert (version.n_train_images, version.n_pseudo_labels) == (15, 3)
+    assert 0 <= version.hyperparameters["self_training"]["teacher_val_accuracy"] <= 1
+    assert Image.objects.filter(pk__in=unlabelled, effective_label__isnull=False).count() == 0  # not a label
+
+
+def test_it_trains_on_peoples_labels_alone_when_self_training_is_off(labelled_pool, settings):
+    assert settings.TRAIN_PSEUDO_LABEL_CONFIDENCE == 0
+    make_image(label=None)
+    version = training_run_execute(run_id=training_run_request(triggered_by="test", config=TINY, enqueue=False).pk)
+    assert (version.n_train_images, version.n_pseudo_labels, version.pseudo_labels) == (12, 0, {})
+    assert "self_training" not in version.hyperparameters

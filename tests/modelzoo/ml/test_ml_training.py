@@ -190,3 +190,27 @@ def test_it_starts_ignoring_suspect_labels_after_the_warm_up_epochs():
     result = training.train(TRAIN, VAL, _config(epochs=3, drop_noisy=0.2, drop_after=0.3))
 
     assert [row["ignored"] for row in result.history] == [0, 4, 4]  # 20 % of the 20 corrosion images
+
+
+def test_it_predicts_what_validation_scored():
+    result = training.train(TRAIN, VAL, _config(epochs=3))
+    probabilities = training.predict_probabilities(training.model_from_result(result), VAL, _config())
+    labels = torch.tensor([label for _, label in VAL])
+    assert probabilities.shape == (len(VAL),) and bool(((probabilities >= 0) & (probabilities <= 1)).all())
+    assert ((probabilities > 0.5).long() == labels).float().mean().item() == pytest.approx(result.val_accuracy)
+
+
+def test_it_self_trains_a_student_on_the_photos_its_teacher_is_sure_of():
+    labelled, hidden = TRAIN[:16], TRAIN[16:]
+    unlabelled = [(source, 0) for source, _ in hidden]  # the truth stays out of reach
+    fitted = training.self_train(labelled, VAL, unlabelled, confidence=0.7, config=_config(epochs=6))
+    assert 0 < len(fitted.pseudo_labels) <= len(hidden)
+    right = sum(hidden[index][1] == label for index, label in fitted.pseudo_labels.items())
+    assert right / len(fitted.pseudo_labels) >= 0.8
+    assert fitted.student.n_train == len(labelled) + len(fitted.pseudo_labels)
+    assert 0 <= fitted.teacher_val_accuracy <= 1
+
+
+def test_it_takes_no_teacher_label_below_the_confidence():
+    fitted = training.self_train(TRAIN[:16], VAL, [(s, 0) for s, _ in TRAIN[16:]], confidence=1.0, config=_config())
+    assert fitted.pseudo_labels == {} and fitted.student.n_train == 16
