@@ -23,6 +23,8 @@ class StrategySummary:
     final_labels: int
     final_label_accuracy: float | None
     votes_to_paper_correct_labels: int | None  # votes to as many right crowd labels as `paper` ended with
+    final_pseudo_labels: int = 0  # photos the last retrain labelled itself (self-training)
+    final_pseudo_label_accuracy: float | None = None
 
 
 def votes_to_reach(rows: list[CurveRow], accuracy: float) -> int | None:
@@ -58,6 +60,8 @@ def summarise(rows: list[CurveRow]) -> tuple[float | None, list[StrategySummary]
                 votes_to_paper_correct_labels=None
                 if not paper_right
                 else next((r.votes for r in strategy_rows if r.votes > 0 and correct_labels(r) >= paper_right), None),
+                final_pseudo_labels=last.pseudo_labels,
+                final_pseudo_label_accuracy=last.pseudo_label_accuracy,
             )
         )
     return target, summaries
@@ -89,19 +93,25 @@ def summary_markdown(rows: list[CurveRow]) -> str:
     def share(value: int | None) -> str:
         return f"{value / paper_votes:.0%}" if value and paper_votes else "–"
 
+    def right(count: int, accuracy: float | None) -> str:
+        return f"{count} ({'–' if accuracy is None else f'{accuracy:.1%}'})"
+
+    self_training = any(s.final_pseudo_labels for s in summaries)
+
     lines = [
         f"| strategy | votes run | accuracy, last retrain | mean of last {SMOOTHING} | votes to `paper`'s accuracy "
         "| share of `paper`'s votes | same, single retrain | votes to 93% | crowd labels (right) "
-        "| votes to `paper`'s number of right labels |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| votes to `paper`'s number of right labels |"
+        + (" model's own labels, last retrain (right) |" * self_training),
+        "|---|---|---|---|---|---|---|---|---|---|" + "---|" * self_training,
     ]
     for s in summaries:
         smoothed = "–" if s.smoothed_final_accuracy is None else f"{s.smoothed_final_accuracy:.1%}"
-        label_accuracy = "–" if s.final_label_accuracy is None else f"{s.final_label_accuracy:.1%}"
         lines.append(
             f"| {s.strategy} | {s.final_votes} | {s.final_accuracy:.1%} | {smoothed} | {votes(s.votes_to_paper)} | "
             f"{share(s.votes_to_paper)} | {votes(s.votes_to_paper_single)} | {votes(s.votes_to_93)} | "
-            f"{s.final_labels} ({label_accuracy}) | {votes(s.votes_to_paper_correct_labels)} |"
+            f"{right(s.final_labels, s.final_label_accuracy)} | {votes(s.votes_to_paper_correct_labels)} |"
+            + (f" {right(s.final_pseudo_labels, s.final_pseudo_label_accuracy)} |" * self_training)
         )
     return head + "\n".join(lines) + "\n"
 

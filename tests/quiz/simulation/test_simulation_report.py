@@ -1,4 +1,5 @@
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,14 @@ def test_it_compares_strategies_on_the_mean_of_the_last_three_retrains():
     assert by_name["weighted_active"].votes_to_paper_correct_labels == 2000
     table = summary_markdown(CURVES)
     assert "| paper | 2539 | 85.0% | 84.7% | 2539 | 100% |" in table
+
+
+def test_it_shows_the_models_own_labels_only_when_a_strategy_self_trained():
+    assert "model's own labels" not in summary_markdown(CURVES)
+    self_trained = replace(CURVES[-1], strategy="weighted_active_self", pseudo_labels=700, pseudo_label_accuracy=0.9)
+    table = summary_markdown([*CURVES, self_trained])
+    assert "model's own labels" in table
+    assert table.splitlines()[-1].endswith("| 700 (90.0%) |") and "| 0 (–) |" in table
 
 
 def test_it_writes_the_curve_as_csv_and_png(tmp_path):
