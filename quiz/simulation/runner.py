@@ -39,7 +39,7 @@ class SimulationConfig:
     dataset: Path
     out: Path
     votes: int = PAPER_VOTES
-    strategies: Sequence[str] = ("paper", "weighted", "weighted_active")
+    strategies: Sequence[str] = ("paper", "weighted", "weighted_active", "weighted_active_self")
     seed: int = 0
     seed_images: int = 600
     milestone_every: int = 250
@@ -182,6 +182,7 @@ def _base_site(config: SimulationConfig, images: list[TruthImage], log) -> tuple
         saved = json.loads(marker.read_text())
         if saved.get("fingerprint") == fingerprint:
             log(f"reusing the base site in {workdir}")
+            site.manage("migrate", "--noinput")  # the code may have gained migrations since it was made
             return site, saved["baseline"]
     if workdir.exists():
         shutil.rmtree(workdir)

@@ -27,7 +27,7 @@ class Command(BaseCommand):
             "--strategy",
             nargs="+",
             choices=sorted(STRATEGIES),
-            default=["paper", "weighted", "weighted_active"],
+            default=["paper", "weighted", "weighted_active", "weighted_active_self"],
             help="paper = majority of 5 + random selection",
         )
         parser.add_argument("--seed", type=int, default=0)
