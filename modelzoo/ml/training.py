@@ -597,10 +597,12 @@ def self_train(
     model scoring photos it was trained on with its own labels would be sure of exactly its mistakes.
     """
     config = config or TrainConfig()
+    started = time.perf_counter()
     teacher = train(train_items, val_items, replace(config, progress=False))
     probabilities = predict_probabilities(model_from_result(teacher), unlabelled_items, config)
     sure = torch.maximum(probabilities, 1 - probabilities) >= confidence
     pseudo = {int(i): int(probabilities[i] > 0.5) for i in torch.nonzero(sure).flatten().tolist()}
     student_items = list(train_items) + [(unlabelled_items[i][0], label) for i, label in pseudo.items()]
     student = train(student_items, val_items, config, on_epoch=on_epoch)
+    student.wall_seconds = time.perf_counter() - started  # what the version cost: teacher and scoring included
     return SelfTrainResult(student=student, teacher_val_accuracy=teacher.val_accuracy, pseudo_labels=pseudo)
