@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 
-from factories import make_image, make_model_version
+from factories import jpeg_bytes, make_image, make_model_version
 from modelzoo.inference import classifier_for
 from modelzoo.models import ModelVersion, TrainingRun
 from modelzoo.selectors import model_version_active
@@ -16,6 +16,7 @@ from modelzoo.services import (
 )
 from quiz.demo_images import make_demo_image
 from quiz.models import Image, Label, Split
+from quiz.services import image_import
 
 pytestmark = pytest.mark.django_db
 TINY = {"epochs": 1, "width": 4, "input_size": 32, "batch_size": 8, "progress": False}
@@ -147,15 +148,20 @@ def test_it_defaults_to_the_papers_optimiser_settings():
 
 
 def test_it_self_trains_on_a_teachers_labels_of_the_unlabelled_photos_and_records_them(labelled_pool, settings):
-    # A tiny teacher is rarely sure: any prediction off the fence counts here.
+    # A tiny teacher is rarely sure: any prediction off the fence counts here; a few epochs let it tell the
+    # synthetic classes apart, so that it labels both (one class alone would be refused).
     settings.TRAIN_PSEUDO_LABEL_CONFIDENCE = 0.5001
-    unlabelled = {make_image(label=None).pk for _ in range(3)}
+    looks = [Label.CORROSION, Label.NO_CORROSION] * 3
+    unlabelled = {
+        image_import(data=jpeg_bytes(look), split=Split.TRAIN, label=None, expert=False).image.pk for look in looks
+    }
     make_image(label=None, excluded=True)
-    run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
+    config = {**TINY, "epochs": 6, "lr": 3e-3, "warmup_epochs": 0.5}
+    run = training_run_request(triggered_by="test", config=config, enqueue=False)
     version = training_run_execute(run_id=run.pk)
-    assert {int(image_id) for image_id in version.pseudo_labels} == unlabelled
-    assert set(version.pseudo_labels.values()) <= {0, 1}
-    assert (version.n_train_images, version.n_pseudo_labels) == (15, 3)
+    pseudo = {int(image_id) for image_id in version.pseudo_labels}
+    assert pseudo and pseudo <= unlabelled and set(version.pseudo_labels.values()) <= {0, 1}
+    assert (version.n_train_images, version.n_pseudo_labels) == (12 + len(pseudo), len(pseudo))
     assert 0 <= version.hyperparameters["self_training"]["teacher_val_accuracy"] <= 1
     assert Image.objects.filter(pk__in=unlabelled, effective_label__isnull=False).count() == 0  # not a label
 

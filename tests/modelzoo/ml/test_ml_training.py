@@ -214,3 +214,18 @@ def test_it_self_trains_a_student_on_the_photos_its_teacher_is_sure_of():
 def test_it_takes_no_teacher_label_below_the_confidence():
     fitted = training.self_train(TRAIN[:16], VAL, [(s, 0) for s, _ in TRAIN[16:]], confidence=1.0, config=_config())
     assert fitted.pseudo_labels == {} and fitted.student.n_train == 16
+
+
+def test_it_keeps_the_teachers_labels_in_the_proportions_of_peoples_labels_most_sure_first():
+    probabilities = torch.tensor([0.99, 0.97, 0.95, 0.90, 0.02, 0.6, 0.15, 0.05])
+    # People's labels are half and half; the teacher is sure of four "corrosion" and three "no corrosion".
+    pseudo = training.balanced_pseudo_labels(probabilities, 0.8, [1, 0, 1, 0])
+    assert pseudo == {0: 1, 1: 1, 2: 1, 4: 0, 6: 0, 7: 0}  # 0.90 is the least sure corrosion: left out
+    # With a quarter corrosion among people's labels, one corrosion per three no-corrosion.
+    assert training.balanced_pseudo_labels(probabilities, 0.8, [1, 0, 0, 0]) == {0: 1, 4: 0, 6: 0, 7: 0}
+
+
+def test_a_teacher_sure_of_one_class_only_labels_nothing():
+    everything_clean = torch.tensor([0.01, 0.02, 0.03, 0.1])
+    assert training.balanced_pseudo_labels(everything_clean, 0.8, [1, 0, 0]) == {}
+    assert training.balanced_pseudo_labels(everything_clean, 0.8, []) == {}
