@@ -238,10 +238,10 @@ RETRAIN_CHECK_MINUTES = env_int("RETRAIN_CHECK_MINUTES", 10, minimum=1)
 TRAINING_DEVICE = env_choice("TRAINING_DEVICE", "auto", ("auto", "cpu", "cuda"))
 # Overrides of the training configuration's defaults, e.g. '{"epochs": 20, "width": 24}'.
 TRAINING_CONFIG = env_json_object("TRAINING_CONFIG", {})
-# Self-training (off at 0): training also takes the unlabelled training images on which the active
-# model is at least this sure, labelled with its prediction, so the crowd's votes go to the images the
-# model cannot settle (with QUIZ_SELECTION="uncertain", this is Wang et al.'s cost-effective active
-# learning). Below 1 it must be over 0.5: a less sure prediction is a coin toss.
+# Self-training (off at 0): each training run first trains a teacher on people's labels, which labels
+# the unlabelled training images it is at least this sure of (class-balanced); the model is trained on
+# both. With QUIZ_SELECTION="uncertain" the crowd's votes go to the images the model cannot settle (Wang
+# et al.'s cost-effective active learning). It must be over 0.5: a less sure prediction is a coin toss.
 TRAIN_PSEUDO_LABEL_CONFIDENCE = env_float("TRAIN_PSEUDO_LABEL_CONFIDENCE", 0.0, minimum=0.0, maximum=1.0)
 if 0 < TRAIN_PSEUDO_LABEL_CONFIDENCE <= 0.5:
     raise ImproperlyConfigured("TRAIN_PSEUDO_LABEL_CONFIDENCE must be 0 (off) or over 0.5")
