@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -359,20 +360,25 @@ def evaluate(
     normalise: Normaliser,
 ) -> dict[str, Any]:
     """Validation transform (centre crop) only; plain cross-entropy so losses compare across configs."""
-    model.eval()
     total_loss = 0.0
     predictions = []
-    for start in range(0, len(labels), config.eval_batch_size):
-        batch = normalise(centre_crop(images[start : start + config.eval_batch_size].to(device), config.input_size))
-        if config.channels_last:
-            batch = batch.contiguous(memory_format=torch.channels_last)
+    for start, logits in _logits_in_batches(model, images, config, device, normalise):
         target = labels[start : start + config.eval_batch_size].to(device)
-        with _autocast(device, config):
-            logits = model(batch)
         total_loss += F.cross_entropy(logits.float(), target, reduction="sum").item()
         predictions.append(logits.argmax(1).cpu())
     predicted = torch.cat(predictions) if predictions else torch.zeros(0, dtype=torch.int64)
     return {"val_loss": total_loss / max(len(labels), 1), **classification_metrics(labels, predicted)}
+
+
+def _logits_in_batches(model, images: torch.Tensor, config: TrainConfig, device: torch.device, normalise):
+    """(start index, logits) per batch of cached images, through the validation transform (centre crop)."""
+    model.eval()
+    for start in range(0, len(images), config.eval_batch_size):
+        batch = normalise(centre_crop(images[start : start + config.eval_batch_size].to(device), config.input_size))
+        if config.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, config):
+            yield start, model(batch)
 
 
 def classification_metrics(labels: torch.Tensor, predicted: torch.Tensor) -> dict[str, Any]:
@@ -421,10 +427,17 @@ def train(
         raise ValueError("training needs at least one training and one validation image")
     started = time.perf_counter()
     device = resolve_device(config.device)
+    with _torch_threads(config):
+        return _train(train_items, val_items, config, on_epoch, checkpoint_path, device, started)
+
+
+@contextmanager
+def _torch_threads(config: TrainConfig):
+    """Torch's thread count as the configuration asks, restored afterwards (the caller's process goes on)."""
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.num_threads or available_cores())
     try:
-        return _train(train_items, val_items, config, on_epoch, checkpoint_path, device, started)
+        yield
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -553,25 +566,10 @@ def predict_probabilities(model: nn.Module, items: Sequence[Item], config: Train
     if not items:
         return torch.zeros(0)
     device = resolve_device(config.device)
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(config.num_threads or available_cores())
-    try:
+    with _torch_threads(config), torch.inference_mode():
         images, _ = build_cache(items, config.input_size, config.decode_workers)
-        model = model.to(device).eval()
-        normalise = Normaliser(device)
-        probabilities = []
-        with torch.no_grad():
-            for start in range(0, len(images), config.eval_batch_size):
-                chunk = images[start : start + config.eval_batch_size].to(device)
-                batch = normalise(centre_crop(chunk, config.input_size))
-                if config.channels_last:
-                    batch = batch.contiguous(memory_format=torch.channels_last)
-                with _autocast(device, config):
-                    logits = model(batch)
-                probabilities.append(torch.softmax(logits.float(), dim=1)[:, CORROSION_LABEL].cpu())
-        return torch.cat(probabilities)
-    finally:
-        torch.set_num_threads(previous_threads)
+        batches = _logits_in_batches(model.to(device), images, config, device, Normaliser(device))
+        return torch.cat([torch.softmax(logits.float(), dim=1)[:, CORROSION_LABEL].cpu() for _, logits in batches])
 
 
 def balanced_pseudo_labels(

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from quiz.models import Label
+
 # The site's own settings; everything else (e.g. TRAINING_CONFIG) passes through from the caller's environment.
 OVERRIDDEN = ("DATABASE_URL", "CELERY_BROKER_URL", "MEDIA_ROOT", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY")
 
@@ -118,7 +120,7 @@ class Site:
                 "SELECT pseudo_labels FROM modelzoo_modelversion WHERE version = ?", (version,)
             ).fetchone()
             sha_by_id = dict(db.execute("SELECT id, sha256 FROM quiz_image").fetchall())
-        names = {1: "corrosion", 0: "no_corrosion"}
+        names = {1: Label.CORROSION.value, 0: Label.NO_CORROSION.value}  # as crowd_labels() gives them
         return {sha_by_id[int(image_id)]: names[label] for image_id, label in json.loads(stored or "{}").items()}
 
 
