@@ -40,8 +40,10 @@ FROM inference-deps AS web
 COPY requirements.txt ./
 RUN pip install "$(grep -E '^gunicorn==' requirements.txt)"
 COPY . .
-# collectstatic needs settings, not a database or the real secret.
-RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0
+# collectstatic needs settings, not a database or the real secret. Owned by app: compose's `migrate`
+# collects into the `static` volume (seeded from this directory) again at each start, for the proxy.
+RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 \
+    && chown -R app:app /app/staticfiles
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=15s --start-period=30s --retries=3 \

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint bench-quiz clean worker-inference worker-training beat
+.PHONY: run test install lint bench-quiz clean worker-inference worker-training beat rehearse
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-inference.txt requirements-serving.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ run: install
 	# A short first model so a fresh site gives verdicts at once (a faster learning rate than the paper's).
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py train --if-no-model --epochs $${FIRST_MODEL_EPOCHS:-8} --lr 0.002
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production stack on this machine, without Docker: Caddy (TLS, deploy/Caddyfile), gunicorn with
+# production settings, the inference worker and beat on the local PostgreSQL and Redis (deploy/rehearse.py).
+rehearse: install
+	$(BIN)/python deploy/rehearse.py
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -6,6 +6,7 @@ not silently fall back to a default that behaves differently in production.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -85,6 +86,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return items
 
 
+def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated CIDRs (or single addresses); empty or unset means none."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfiguredEnv(f"{name}: {item!r} is not an address or a network like 10.0.0.0/8") from None
+    return tuple(networks)
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = _raw(name)
     if value is None:
@@ -151,3 +163,92 @@ def parse_database_url(url: str) -> dict:
 
 def env_database(name: str, default_url: str) -> dict:
     return parse_database_url(_raw(name) or default_url)
+
+
+# Every public media name is written once (a content hash, or an upload's id for its heatmap), so a
+# browser or CDN may keep it for good.
+S3_PUBLIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+def _env_http_url(name: str) -> str | None:
+    value = _raw(name)
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ImproperlyConfiguredEnv(f"{name}={value!r} must be an http(s) URL like https://s3.example.org")
+    return value.rstrip("/")
+
+
+def _env_prefix(name: str, default: str) -> str:
+    return (env_str(name, default) or "").strip("/")
+
+
+def env_media_storages() -> dict:
+    """The "default" (public media) and "private" entries of Django's STORAGES, from MEDIA_STORAGE.
+
+    local: both under MEDIA_ROOT; the proxy serves only the public part (images) and hands out the rest
+    on Django's say (X-Accel-Redirect). s3: public media get plain URLs (the bucket policy lets anyone read
+    S3_PUBLIC_PREFIX/*), private files sit under S3_PRIVATE_PREFIX (or in S3_PRIVATE_BUCKET) and get
+    presigned URLs that expire after S3_PRESIGN_SECONDS.
+    """
+    kind = env_choice("MEDIA_STORAGE", "local", ("local", "s3"))
+    if kind == "local":
+        # No OPTIONS: both follow MEDIA_ROOT, also when tests change it.
+        local = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+        return {"default": dict(local), "private": dict(local)}
+
+    bucket = env_str("S3_BUCKET")
+    if bucket is None:
+        raise ImproperlyConfiguredEnv("MEDIA_STORAGE=s3 needs S3_BUCKET (and usually S3_ENDPOINT_URL and credentials)")
+    access_key, secret_key = env_str("S3_ACCESS_KEY_ID"), env_str("S3_SECRET_ACCESS_KEY")
+    if (access_key is None) != (secret_key is None):
+        raise ImproperlyConfiguredEnv("set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (boto3's chain)")
+    private_bucket = env_str("S3_PRIVATE_BUCKET", bucket)
+    public_prefix = _env_prefix("S3_PUBLIC_PREFIX", "public")
+    private_prefix = _env_prefix("S3_PRIVATE_PREFIX", "private")
+    if private_bucket == bucket and (not public_prefix or not private_prefix or _nested(public_prefix, private_prefix)):
+        # One bucket: the public-read policy covers S3_PUBLIC_PREFIX/*, which must not reach private files.
+        raise ImproperlyConfiguredEnv(
+            f"S3_PUBLIC_PREFIX={public_prefix!r} and S3_PRIVATE_PREFIX={private_prefix!r} must be two separate, "
+            "non-empty folders of S3_BUCKET (or set S3_PRIVATE_BUCKET)"
+        )
+    addressing = env_choice("S3_ADDRESSING_STYLE", "auto", ("auto", "path", "virtual"))
+    common = {
+        "endpoint_url": _env_http_url("S3_ENDPOINT_URL"),
+        "region_name": env_str("S3_REGION"),
+        "access_key": access_key,
+        "secret_key": secret_key,
+        "addressing_style": None if addressing == "auto" else addressing,
+        # botocore would still presign with the deprecated SigV2 in some regions; v4 works everywhere.
+        "signature_version": "s3v4",
+        # As on a local disk: a name already taken gets a suffix instead of replacing the other file.
+        "file_overwrite": False,
+    }
+    common = {key: value for key, value in common.items() if value is not None}
+    public = {
+        **common,
+        "bucket_name": bucket,
+        "location": public_prefix,
+        "querystring_auth": False,
+        "object_parameters": {"CacheControl": S3_PUBLIC_CACHE_CONTROL},
+    }
+    public_url = _env_http_url("S3_PUBLIC_URL")
+    if public_url is not None:
+        # A CDN or custom domain in front of the bucket; its origin maps to the bucket's root.
+        scheme, _, domain = public_url.partition("//")
+        public.update(url_protocol=scheme, custom_domain=domain)
+    private = {
+        **common,
+        "bucket_name": private_bucket,
+        "location": private_prefix,
+        "querystring_auth": True,
+        # Short: a presigned URL works for whoever holds it until it expires.
+        "querystring_expire": env_int("S3_PRESIGN_SECONDS", 300, minimum=1, maximum=7 * 24 * 3600),
+    }
+    backend = "storages.backends.s3.S3Storage"
+    return {"default": {"BACKEND": backend, "OPTIONS": public}, "private": {"BACKEND": backend, "OPTIONS": private}}
+
+
+def _nested(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")

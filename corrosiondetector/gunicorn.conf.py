@@ -33,6 +33,20 @@ def post_worker_init(worker):
     sys.setswitchinterval(switch_interval)
 
 
+# Metrics: with PROMETHEUS_MULTIPROC_DIR set, every worker writes its values there and /metrics sums
+# them (corrosiondetector/metrics.py); a new master starts from zero.
+def on_starting(server):
+    from corrosiondetector.metrics import multiprocess_dir_clear
+
+    multiprocess_dir_clear()
+
+
+def child_exit(server, worker):
+    from corrosiondetector.metrics import process_dead
+
+    process_dead(worker.pid)
+
+
 # Recycle workers now and then so a slow leak cannot grow without bound; not too often, since each
 # restart costs a second of CPU and drops the worker's kept-alive connections.
 max_requests = env_int("WEB_MAX_REQUESTS", 20000, minimum=0)

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from modelzoo.errors import ModelZooError
@@ -78,8 +79,11 @@ class ModelVersionAdmin(TrainingActionsMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "device"]
     actions = ["promote", "rollback", "retrain"]
+    # Model files are private: no /media/ link (the proxy would refuse it), the download API instead.
     readonly_fields = [
-        f.name for f in ModelVersion._meta.fields if f.name not in ("id", "confusion", "history", "pseudo_labels")
+        {"onnx": "onnx_file", "checkpoint": "checkpoint_file"}.get(f.name, f.name)
+        for f in ModelVersion._meta.fields
+        if f.name not in ("id", "confusion", "history", "pseudo_labels")
     ] + [
         "confusion_matrix",
         "curves",
@@ -103,6 +107,15 @@ class ModelVersionAdmin(TrainingActionsMixin, admin.ModelAdmin):
     @admin.display(description="ONNX MB")
     def onnx_megabytes(self, obj):
         return f"{obj.onnx_bytes / 1e6:.1f}"
+
+    @admin.display(description="ONNX file")
+    def onnx_file(self, obj):
+        url = reverse("modelzoo:api-version-onnx", kwargs={"version": obj.version})
+        return format_html('<a href="{}">{}</a>', url, obj.onnx.name)
+
+    @admin.display(description="Checkpoint file")
+    def checkpoint_file(self, obj):
+        return obj.checkpoint.name
 
     @admin.display(description="Confusion matrix")
     def confusion_matrix(self, obj):

@@ -1,12 +1,16 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from corrosiondetector.media import private_file_response
 from corrosiondetector.openapi import error_responses
 from modelzoo.errors import ModelZooError
 from modelzoo.models import ModelVersion
 from modelzoo.permissions import CanTriggerTraining, CanViewModels
+from modelzoo.selectors import model_version_get
 from modelzoo.serializers import ModelVersionOutput, RetrainInput, TrainingRunOutput
 from modelzoo.services import training_run_request
 
@@ -51,3 +55,34 @@ class RetrainApi(APIView):
         except ModelZooError as error:
             return Response({"detail": error.message}, status=error.http_status)
         return Response(TrainingRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ModelVersionOnnxApi(APIView):
+    # Model weights are never public: the same people who may retrain may take them away.
+    permission_classes = [CanTriggerTraining]
+
+    def perform_content_negotiation(self, request, force=False):
+        # The body is a file whatever Accept says (`Accept: application/octet-stream` must not get 406);
+        # errors stay JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        summary="Download a version's ONNX model (researchers and staff)",
+        parameters=[OpenApiParameter("version", int, OpenApiParameter.PATH, description="the version number")],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="the ONNX file (local media storage)"
+            ),
+            302: OpenApiResponse(description="media on S3: a presigned URL of the file, valid for a few minutes"),
+            **error_responses(401, 403, 404, e404="No such version, or its file is missing."),
+        },
+    )
+    def get(self, request, version: str):
+        found = model_version_get(version=int(version)) if version.isascii() and version.isdigit() else None
+        if found is None:
+            raise Http404("No such model version.")
+        return private_file_response(
+            found.onnx.name,
+            storage=found.onnx.storage,
+            filename=f"corrosion-v{found.version}-{found.onnx_sha256[:12]}.onnx",
+        )

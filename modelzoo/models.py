@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from corrosiondetector.media import get_private_storage
+
 
 class TrainingRun(models.Model):
     class State(models.TextChoices):
@@ -88,9 +90,10 @@ class ModelVersion(models.Model):
     confusion = models.JSONField(default=list, help_text="rows: true class, columns: predicted (no, yes)")
     training_seconds = models.FloatField()
     device = models.CharField(max_length=32)
-    checkpoint = models.FileField(upload_to="models/", max_length=255)
+    # Private storage: model files reach only researchers and staff (GET /api/models/<version>/onnx/).
+    checkpoint = models.FileField(upload_to="models/", max_length=255, storage=get_private_storage)
     checkpoint_sha256 = models.CharField(max_length=64)
-    onnx = models.FileField(upload_to="models/", max_length=255)
+    onnx = models.FileField(upload_to="models/", max_length=255, storage=get_private_storage)
     onnx_sha256 = models.CharField(max_length=64)
     onnx_bytes = models.PositiveBigIntegerField()
     data_snapshot_at = models.DateTimeField(help_text="labels up to this moment were in the training data")

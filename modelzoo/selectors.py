@@ -15,6 +15,10 @@ def model_version_active() -> ModelVersion | None:
     return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
 
 
+def model_version_get(*, version: int) -> ModelVersion | None:
+    return ModelVersion.objects.filter(version=version).first()
+
+
 def training_run_open() -> TrainingRun | None:
     return TrainingRun.objects.filter(state__in=TrainingRun.OPEN_STATES).first()
 

@@ -21,11 +21,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from corrosiondetector.media import private_storage
 from modelzoo.errors import NoActiveModel, NothingToRollBackTo, NoTrainingData, TrainingAlreadyRunning
 from modelzoo.models import ModelVersion, TrainingRun
 from modelzoo.selectors import (
@@ -254,9 +254,9 @@ def model_version_register(
     onnx_sha, checkpoint_sha = _sha256(onnx), _sha256(checkpoint)
     saved: list[str] = []
     try:
-        onnx_name = default_storage.save(f"models/v{number}-{onnx_sha[:12]}.onnx", ContentFile(onnx))
+        onnx_name = private_storage.save(f"models/v{number}-{onnx_sha[:12]}.onnx", ContentFile(onnx))
         saved.append(onnx_name)
-        checkpoint_name = default_storage.save(f"models/v{number}-{checkpoint_sha[:12]}.pt", ContentFile(checkpoint))
+        checkpoint_name = private_storage.save(f"models/v{number}-{checkpoint_sha[:12]}.pt", ContentFile(checkpoint))
         saved.append(checkpoint_name)
         version = ModelVersion.objects.create(
             version=number,
@@ -289,7 +289,7 @@ def model_version_register(
         )
     except BaseException:
         for name in saved:
-            default_storage.delete(name)
+            private_storage.delete(name)
         raise
     return version
 

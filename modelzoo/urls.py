@@ -7,4 +7,6 @@ app_name = "modelzoo"
 urlpatterns = [
     path("api/models/", apis.ModelVersionListApi.as_view(), name="api-versions"),
     path("api/models/retrain/", apis.RetrainApi.as_view(), name="api-retrain"),
+    # <str:…>: a version that is no number gets the API's JSON 404, not the site's HTML one.
+    path("api/models/<str:version>/onnx/", apis.ModelVersionOnnxApi.as_view(), name="api-version-onnx"),
 ]

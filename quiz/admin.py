@@ -43,7 +43,7 @@ class ControversialFilter(admin.SimpleListFilter):
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
     list_display = [
-        "thumbnail",
+        "photo",
         "id",
         "split",
         "source",
@@ -73,6 +73,9 @@ class ImageAdmin(admin.ModelAdmin):
         "sha256",
         "width",
         "height",
+        "thumbnail",
+        "thumbnail_width",
+        "thumbnail_height",
         "votes_yes",
         "votes_no",
         "vote_count",
@@ -97,12 +100,25 @@ class ImageAdmin(admin.ModelAdmin):
     list_per_page = 50
 
     @admin.display(description="Photo")
-    def thumbnail(self, obj: Image):
-        return format_html('<img src="{}" alt="" style="max-height:80px;max-width:120px">', obj.file.url)
+    def photo(self, obj: Image):
+        return format_html(
+            '<img src="{}" width="{}" height="{}" loading="lazy" alt="" '
+            'style="max-height:80px;max-width:120px;width:auto;height:auto">',
+            obj.display_url,
+            obj.display_width,
+            obj.display_height,
+        )
 
     @admin.display(description="Photo")
     def preview(self, obj: Image):
-        return format_html('<img src="{}" alt="" style="max-width:480px">', obj.file.url)
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" width="{}" height="{}" alt="" '
+            'style="max-width:480px;height:auto"></a>',
+            obj.file.url,
+            obj.display_url,
+            obj.display_width,
+            obj.display_height,
+        )
 
     @admin.display(description="Agreement")
     def agreement_display(self, obj: Image):

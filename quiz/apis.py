@@ -60,7 +60,12 @@ def quiz_error_response(error: QuizError) -> Response:
 
 class RoundImageOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    url = serializers.URLField()
+    url = serializers.URLField(help_text="the full photo")
+    thumbnail_url = serializers.URLField(
+        help_text="what to show: the ≤ 640 px thumbnail (the full photo for an image that has none yet)"
+    )
+    thumbnail_width = serializers.IntegerField(help_text="pixels of the image at thumbnail_url")
+    thumbnail_height = serializers.IntegerField()
 
 
 class RoundOutput(serializers.Serializer):
@@ -92,7 +97,7 @@ class RoundApi(PublicApi):
             {
                 "round": round_token_make(voter_key=key, image_ids=[image.id for image in images]),
                 "question": settings.QUIZ_QUESTION,
-                "images": [{"id": image.id, "url": request.build_absolute_uri(image.file.url)} for image in images],
+                "images": [_round_image(request, image) for image in images],
             }
         )
 
@@ -129,6 +134,16 @@ class RoundApi(PublicApi):
         return Response(
             {"recorded": len(result.votes), "votes_cast": result.votes_cast}, status=status.HTTP_201_CREATED
         )
+
+
+def _round_image(request, image) -> dict:
+    return {
+        "id": image.id,
+        "url": request.build_absolute_uri(image.file.url),
+        "thumbnail_url": request.build_absolute_uri(image.display_url),
+        "thumbnail_width": image.display_width,
+        "thumbnail_height": image.display_height,
+    }
 
 
 class VoterApi(PublicApi):

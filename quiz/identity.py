@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import ipaddress
 import uuid
 
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
+from ipware import get_client_ip
 
 _COOKIE_SALT = "quiz.voter-cookie"
 
@@ -63,7 +65,30 @@ def voter_cookie_value(key: uuid.UUID) -> str:
 
 
 def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or ""
+    """The client's address: the connection's, or the one the trusted proxies saw (TRUSTED_PROXY_COUNT)."""
+    peer = request.META.get("REMOTE_ADDR", "") or ""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies == 0 or not _is_trusted_proxy(peer, settings.TRUSTED_PROXY_NETWORKS):
+        return peer
+    # Only X-Forwarded-For, which our proxy appends to; the other headers ipware knows (X-Real-IP,
+    # CF-Connecting-IP, ...) would pass through from the client untouched. Not strict: a client's own
+    # (possibly garbage) entries on the left are expected and ignored, the pick counts from the right,
+    # where the last proxy is REMOTE_ADDR itself and each one before it appended its peer.
+    address, _routable = get_client_ip(
+        request, proxy_count=proxies - 1, request_header_order=("HTTP_X_FORWARDED_FOR",), strict=False
+    )
+    # No usable header (a health check from inside the network): the peer it is.
+    return address or peer
+
+
+def _is_trusted_proxy(peer: str, networks: tuple) -> bool:
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 def ip_hash(request: HttpRequest) -> str:

@@ -63,6 +63,12 @@ class Image(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     original_name = models.CharField(max_length=255, blank=True)
+    # What pages show instead of the full file (quiz.imaging.make_thumbnail); empty for an image imported
+    # before thumbnails existed, until `manage.py make_thumbnails` gives it one.
+    # A database default too: benchmarks and tests fill the table with raw INSERTs that name no thumbnail.
+    thumbnail = models.FileField(max_length=255, blank=True, default="", db_default="")
+    thumbnail_width = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail_height = models.PositiveIntegerField(null=True, blank=True)
 
     imported_label = models.CharField(max_length=16, choices=Label.choices, null=True, blank=True)
     crowd_label = models.CharField(max_length=16, choices=Label.choices, null=True, blank=True)
@@ -124,6 +130,19 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"Image {self.pk} ({self.split}, {self.effective_label or 'unlabelled'})"
+
+    @property
+    def display_url(self) -> str:
+        """The thumbnail's URL, or the full file's for an image that has no thumbnail yet."""
+        return self.thumbnail.url if self.thumbnail else self.file.url
+
+    @property
+    def display_width(self) -> int:
+        return self.thumbnail_width if self.thumbnail else self.width
+
+    @property
+    def display_height(self) -> int:
+        return self.thumbnail_height if self.thumbnail else self.height
 
     @property
     def agreement(self) -> float | None:

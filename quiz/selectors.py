@@ -76,7 +76,8 @@ def _ids(images: Iterable[Image]) -> list[int]:
     return [image.id for image in images]
 
 
-_ROUND_FIELDS = ("id", "file", "width", "height", "vote_count")
+# In the model's field order: Model.from_db pairs the row's values with the fields in that order.
+_ROUND_FIELDS = ("id", "file", "width", "height", "thumbnail", "thumbnail_width", "thumbnail_height", "vote_count")
 _IMAGE = Image._meta.db_table
 
 

@@ -16,10 +16,11 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 from django.db.models import F
 from django.utils import timezone
 
+from corrosiondetector import metrics
 from quiz import aggregation
 from quiz.db import prepared_cursor
 from quiz.errors import AlreadyVoted, RoundInvalid, RoundNotYours
-from quiz.imaging import ImageInfo, inspect_image
+from quiz.imaging import ImageInfo, Thumbnail, inspect_image, make_thumbnail
 from quiz.models import (
     COUNTER_FIELDS,
     LABEL_FIELDS,
@@ -80,6 +81,8 @@ def vote_cast(
     # A double submit of the same round waits on the locks above, then inserts nothing.
     if not _round_write(votes, images, expertise=voter.expertise):
         raise AlreadyVoted("You have already voted on this round.")
+    # Counted once the votes are in the database: a rolled-back round counts nothing.
+    transaction.on_commit(functools.partial(metrics.QUIZ_VOTES_RECORDED.inc, len(votes)))
     return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast)
 
 
@@ -542,6 +545,7 @@ def vote_set(*, voter_key: uuid.UUID, image_id: int, corrosion: bool, ip_hash: s
         vote = Vote.objects.create(voter=voter, image=image, corrosion=corrosion, expertise=voter.expertise)
         Voter.objects.filter(pk=voter.pk).update(votes_cast=F("votes_cast") + 1, last_seen_at=timezone.now())
         _tally(expertise=vote.expertise, votes=1, yes=int(corrosion))
+        transaction.on_commit(metrics.CORRECTION_VOTES_RECORDED.inc)
     image.count_vote(corrosion=corrosion)
     _crowd_labels_refresh([image])
     image.save(update_fields=COUNTER_FIELDS + LABEL_FIELDS)
@@ -595,6 +599,9 @@ def image_exclude(*, image_id: int, reason: str) -> Image:
 class ImportOutcome:
     image: Image
     created: bool
+    # The files this call wrote (not those it found already there): a caller whose own transaction
+    # fails after the import removes them (files_remove), so that no orphan file is left.
+    files_written: tuple[str, ...] = ()
 
 
 def image_import(
@@ -606,11 +613,12 @@ def image_import(
     source: str = Source.SEED,
     original_name: str = "",
     info: ImageInfo | None = None,
+    thumbnail: Thumbnail | None = None,
 ) -> ImportOutcome:
-    """Add a checked picture to the pool; the same bytes imported twice are one image.
+    """Add a checked picture to the pool, with its thumbnail; the same bytes imported twice are one image.
 
-    `info` lets a caller that already decoded the bytes (in a worker pool) skip
-    the decode here. A failure leaves neither a row nor a file behind.
+    `info` and `thumbnail` let a caller that already decoded the bytes (in a worker pool) skip
+    that work here. A failure leaves neither a row nor a file behind.
     """
     if split not in Split.values:
         raise ValueError(f"unknown split {split!r}")
@@ -622,6 +630,7 @@ def image_import(
     existing = Image.objects.filter(sha256=info.sha256).first()
     if existing is not None:
         return ImportOutcome(image=existing, created=False)
+    thumbnail = thumbnail or make_thumbnail(data)
 
     image = Image(
         sha256=info.sha256,
@@ -632,25 +641,58 @@ def image_import(
         original_name=original_name[:255],
         imported_label=None if expert else label,
         expert_label=label if expert else None,
+        thumbnail_width=thumbnail.width,
+        thumbnail_height=thumbnail.height,
     )
     image.refresh_effective_label()
-    name = image_upload_to(image, f"x.{info.extension}")
-    file_was_there = default_storage.exists(name)
-    if not file_was_there:
-        name = default_storage.save(name, ContentFile(data))
-    image.file.name = name
+    written: list[str] = []
     try:
+        image.file.name = _file_store_once(image_upload_to(image, f"x.{info.extension}"), data, written)
+        image.thumbnail.name = _file_store_once(thumbnail.name, thumbnail.data, written)
         with transaction.atomic():
             image.save()
     except IntegrityError:
-        if not file_was_there:
-            default_storage.delete(name)
+        files_remove(written)
         existing = Image.objects.filter(sha256=info.sha256).first()
         if existing is None:
             raise
         return ImportOutcome(image=existing, created=False)
     except BaseException:
-        if not file_was_there:
-            default_storage.delete(name)
+        files_remove(written)
         raise
-    return ImportOutcome(image=image, created=True)
+    return ImportOutcome(image=image, created=True, files_written=tuple(written))
+
+
+def image_thumbnail_set(*, image_id: int, thumbnail: Thumbnail) -> bool:
+    """Give an image that has no thumbnail yet this one (the make_thumbnails backfill).
+
+    False, and no file left behind, when the image is gone or has a thumbnail already. No transaction
+    around the file write: the row is changed by one conditional UPDATE, which is atomic on its own.
+    """
+    written: list[str] = []
+    try:
+        name = _file_store_once(thumbnail.name, thumbnail.data, written)
+        updated = Image.objects.filter(pk=image_id, thumbnail="").update(
+            thumbnail=name, thumbnail_width=thumbnail.width, thumbnail_height=thumbnail.height
+        )
+    except BaseException:
+        files_remove(written)
+        raise
+    # Content-addressed: another image may show the same file, written a moment ago by a concurrent run.
+    if not updated and written and not Image.objects.filter(thumbnail=name).exists():
+        files_remove(written)
+    return bool(updated)
+
+
+def _file_store_once(name: str, data: bytes, written: list[str]) -> str:
+    """Store content-addressed bytes unless their file is there already; note what was written."""
+    if default_storage.exists(name):
+        return name
+    name = default_storage.save(name, ContentFile(data))
+    written.append(name)
+    return name
+
+
+def files_remove(names) -> None:
+    for name in names:
+        default_storage.delete(name)

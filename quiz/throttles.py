@@ -91,14 +91,23 @@ def _count_other(key: str) -> int:
         return 1
 
 
+def quiz_wait(request) -> int | None:
+    """Count a quiz request against its (hashed) address and voter key; seconds to wait when over a limit.
+
+    The page and the API share the buckets: a client without cookies gets a new voter key each time, so
+    only the address limit holds it back, whichever way it asks.
+    """
+    return rate_limits_hit(
+        (f"ip:{ip_hash(request)}", settings.QUIZ_RATE_PER_IP),
+        (f"voter:{voter_key(request).hex}", settings.QUIZ_RATE_PER_VOTER),
+    )
+
+
 class QuizThrottle(BaseThrottle):
     """Per voter key and per (hashed) address."""
 
     def allow_request(self, request, view) -> bool:
-        self._wait = rate_limits_hit(
-            (f"ip:{ip_hash(request)}", settings.QUIZ_RATE_PER_IP),
-            (f"voter:{voter_key(request).hex}", settings.QUIZ_RATE_PER_VOTER),
-        )
+        self._wait = quiz_wait(request)
         return self._wait is None
 
     def wait(self) -> float | None:

@@ -8,13 +8,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from corrosiondetector.views import slow_down
 from quiz.errors import QuizError
 from quiz.identity import ip_hash, voter_key
 from quiz.models import Expertise
 from quiz.rounds import round_token_make
 from quiz.selectors import round_images_select, voter_get
 from quiz.services import vote_cast, voter_set_expertise
-from quiz.throttles import rate_limit_hit
+from quiz.throttles import quiz_wait
 
 
 @require_http_methods(["GET", "POST"])
@@ -22,9 +23,9 @@ def quiz_page(request: HttpRequest) -> HttpResponse:
     key = voter_key(request)
     if request.method == "POST":
         return _submit_round(request)
-    wait = rate_limit_hit(f"voter:{key.hex}", settings.QUIZ_RATE_PER_VOTER)
+    wait = quiz_wait(request)
     if wait:
-        return render(request, "quiz/slow_down.html", {"wait": wait}, status=429)
+        return slow_down(request, wait, "You have answered a lot of rounds very quickly.")
     images = round_images_select(voter_key=key)
     voter = voter_get(key=key)
     context = {

@@ -102,3 +102,17 @@ def make_model_version(
             setattr(created, name, value)
         created.save()
     return created
+
+
+def mpo_bytes(label: str = Label.CORROSION, seed: int | None = None, size=(64, 48)) -> bytes:
+    """A phone-style JPEG with a secondary image (MPF), as cameras store an HDR gain map: Pillow reads it as MPO."""
+    primary = make_demo_image(label, seed=next(_seeds) if seed is None else seed, size=size)
+    gain_map = primary.convert("L").resize((size[0] // 2, size[1] // 2))
+    buffer = io.BytesIO()
+    primary.save(buffer, format="MPO", save_all=True, append_images=[gain_map])
+    return buffer.getvalue()
+
+
+def unique_address() -> str:
+    """A documentation-range IPv6 address no other test uses: its rate-limit buckets start empty."""
+    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"

@@ -30,7 +30,14 @@ class UploadAdmin(admin.ModelAdmin):
 
     @admin.display(description="Photo")
     def thumbnail(self, obj: Upload):
-        return format_html('<img src="{}" alt="" style="max-height:80px;max-width:120px">', obj.image.file.url)
+        image = obj.image
+        return format_html(
+            '<img src="{}" width="{}" height="{}" loading="lazy" alt="" '
+            'style="max-height:80px;max-width:120px;width:auto;height:auto">',
+            image.display_url,
+            image.display_width,
+            image.display_height,
+        )
 
     @admin.display(description="Heatmap")
     def heatmap_preview(self, obj: Upload):

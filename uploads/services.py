@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 import uuid
@@ -14,10 +15,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from corrosiondetector import metrics
 from modelzoo.selectors import model_version_active
-from quiz.imaging import CleanedImage, InvalidImage, clean_photo
+from quiz.imaging import CleanedImage, InvalidImage, Thumbnail, clean_photo, make_thumbnail
 from quiz.models import Label, Source, Split
-from quiz.services import image_import, vote_set
+from quiz.services import files_remove, image_import, vote_set
 from uploads.errors import NotTheUploader, UploadError, UploadTooLarge
 from uploads.models import Upload
 
@@ -36,17 +38,25 @@ def upload_create(*, data: bytes, uploader_key: uuid.UUID) -> Upload:
         raise UploadTooLarge(f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.")
     try:
         cleaned = clean_photo(data, max_pixels=settings.IMAGE_MAX_PIXELS, max_side=settings.UPLOAD_MAX_SIDE)
+        # Made here, before any transaction is open: the quiz shows this, not the 1600 px photo.
+        thumbnail = make_thumbnail(cleaned.data)
     except InvalidImage as error:
         raise UploadError(str(error), http_status=_STATUS_FOR_INVALID.get(error.code, 400), code=error.code) from None
-    return _upload_store(cleaned, uploader_key)
+    return _upload_store(cleaned, thumbnail, uploader_key)
 
 
-def _upload_store(cleaned: CleanedImage, uploader_key: uuid.UUID) -> Upload:
+def _upload_store(cleaned: CleanedImage, thumbnail: Thumbnail, uploader_key: uuid.UUID) -> Upload:
     outcome = None
     try:
         with transaction.atomic():
             outcome = image_import(
-                data=cleaned.data, split=Split.TRAIN, label=None, expert=False, source=Source.UPLOAD, info=cleaned.info
+                data=cleaned.data,
+                split=Split.TRAIN,
+                label=None,
+                expert=False,
+                source=Source.UPLOAD,
+                info=cleaned.info,
+                thumbnail=thumbnail,
             )
             has_model = model_version_active() is not None
             upload = Upload.objects.create(
@@ -55,16 +65,22 @@ def _upload_store(cleaned: CleanedImage, uploader_key: uuid.UUID) -> Upload:
                 status=Upload.Status.QUEUED if has_model else Upload.Status.NO_MODEL,
                 finished_at=None if has_model else timezone.now(),
             )
-            if has_model:
-                # robust: with the broker down the upload is still stored and answered (202), the failure
-                # is logged, and the requeue schedule hands it out once the broker is back.
-                transaction.on_commit(lambda: _enqueue(upload.id), robust=True)
+            # robust: with the broker down the upload is still stored and answered (202), the failure
+            # is logged, and the requeue schedule hands it out once the broker is back.
+            transaction.on_commit(lambda: _upload_created(upload.id, queue=has_model), robust=True)
     except BaseException:
-        # The file was written before the transaction gave up: do not leave it behind.
-        if outcome is not None and outcome.created:
-            default_storage.delete(outcome.image.file.name)
+        # The files were written before the transaction gave up: do not leave them behind.
+        if outcome is not None:
+            files_remove(outcome.files_written)
         raise
     return upload
+
+
+def _upload_created(upload_id: uuid.UUID, *, queue: bool) -> None:
+    """Once the upload is committed: count it and, when a model is there to judge it, queue it."""
+    metrics.UPLOADS_CREATED.inc()
+    if queue:
+        _enqueue(upload_id)
 
 
 def _enqueue(upload_id: uuid.UUID) -> None:
@@ -97,14 +113,15 @@ def upload_classify(*, upload_id: uuid.UUID) -> Upload | None:
         photo = PILImage.open(io.BytesIO(handle.read()))
         photo.load()
     classifier = classifier_for(version)
-    prediction = classifier.classify([photo])[0]
-    # Render on a screen-sized copy: the overlay is for looking at, and full size costs 10x more.
-    preview = photo.convert("RGB")
-    preview.thumbnail((HEATMAP_SIDE, HEATMAP_SIDE))
-    overlay = render_heatmap_overlay(preview, prediction.cam, input_size=classifier.input_size)
-    heatmap_name = _heatmap_save(upload.pk, overlay)
-    # Conditional: if a redelivered twin finished first, this changes nothing (same heatmap name).
-    Upload.objects.filter(pk=upload.pk, status=Upload.Status.RUNNING).update(
+    with metrics.INFERENCE_SECONDS.time():
+        prediction = classifier.classify([photo])[0]
+        # Render on a screen-sized copy: the overlay is for looking at, and full size costs 10x more.
+        preview = photo.convert("RGB")
+        preview.thumbnail((HEATMAP_SIDE, HEATMAP_SIDE))
+        overlay = render_heatmap_overlay(preview, prediction.cam, input_size=classifier.input_size)
+    heatmap_name = _heatmap_save(overlay)
+    # Conditional: if a redelivered twin finished first, this changes nothing.
+    finished = Upload.objects.filter(pk=upload.pk, status=Upload.Status.RUNNING).update(
         status=Upload.Status.DONE,
         label=prediction.label,
         probability=float(prediction.probability),
@@ -112,17 +129,22 @@ def upload_classify(*, upload_id: uuid.UUID) -> Upload | None:
         heatmap=heatmap_name,
         finished_at=timezone.now(),
     )
+    if not finished and not Upload.objects.filter(heatmap=heatmap_name).exists():
+        default_storage.delete(heatmap_name)
     return Upload.objects.get(pk=upload.pk)
 
 
-def _heatmap_save(upload_id: uuid.UUID, overlay) -> str:
+def _heatmap_save(overlay) -> str:
+    """Named by its content: the proxy lets browsers keep heatmaps a year, so new pixels need a new name."""
     buffer = io.BytesIO()
     overlay.save(buffer, format="PNG", optimize=False, compress_level=1)
-    name = f"heatmaps/{upload_id}.png"
-    # A fixed name per upload: a retried task overwrites instead of leaving a second file.
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"heatmaps/{digest[:2]}/{digest}.png"
+    # A retried task renders the same pixels: it finds its file already there.
     if default_storage.exists(name):
-        default_storage.delete(name)
-    return default_storage.save(name, ContentFile(buffer.getvalue()))
+        return name
+    return default_storage.save(name, ContentFile(data))
 
 
 def upload_fail(*, upload_id: uuid.UUID, reason: str) -> None:

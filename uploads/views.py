@@ -8,17 +8,22 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from corrosiondetector.views import slow_down
 from quiz.identity import ip_hash, voter_key
 from uploads.errors import UploadError
 from uploads.models import Upload
 from uploads.services import upload_correct, upload_create
+from uploads.throttles import upload_wait
 
 
 @require_http_methods(["GET", "POST"])
 def upload_page(request: HttpRequest) -> HttpResponse:
     context = {"max_megabytes": settings.UPLOAD_MAX_BYTES // (1024 * 1024)}
     if request.method == "POST":
-        uploaded = request.FILES.get("image")
+        wait = upload_wait(request)
+        if wait:
+            return slow_down(request, wait, "You have uploaded a lot of photos in a short time.")
+        uploaded = _chosen_photo(request)
         try:
             if uploaded is None:
                 raise UploadError("Please choose a photo first.")
@@ -29,6 +34,12 @@ def upload_page(request: HttpRequest) -> HttpResponse:
             return render(request, "uploads/upload.html", {**context, "error": error.message}, status=error.http_status)
         return redirect("uploads:result", upload_id=upload.id)
     return render(request, "uploads/upload.html", context)
+
+
+def _chosen_photo(request: HttpRequest):
+    # Two inputs, because a phone offers its camera only for an input with `capture`: a photo taken
+    # there arrives as `camera`, one chosen from the gallery (or dropped) as `image`.
+    return request.FILES.get("camera") or request.FILES.get("image")
 
 
 def upload_result_page(request: HttpRequest, upload_id) -> HttpResponse:

@@ -20,6 +20,8 @@ from corrosiondetector.env import (
     env_int,
     env_json_object,
     env_list,
+    env_media_storages,
+    env_networks,
     env_str,
 )
 
@@ -52,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Latency and answers by view for /metrics (django-prometheus's names; corrosiondetector/middleware.py).
+    "corrosiondetector.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files from gunicorn (no separate web server needed for them).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -116,6 +120,22 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# MEDIA_STORAGE=local (MEDIA_ROOT) or s3 (S3_BUCKET, S3_ENDPOINT_URL, ...: corrosiondetector/env.py). "default"
+# holds public media (photos, thumbnails, heatmaps: plain URLs); "private" holds files only some users may
+# see (model files), handed out by corrosiondetector.media.private_file_response.
+STORAGES = {
+    **env_media_storages(),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Local storage behind a proxy: private files are sent by the proxy from this internal location
+# (X-Accel-Redirect; e.g. "/_protected/", mapped to MEDIA_ROOT); unset, Django streams them itself.
+MEDIA_ACCEL_REDIRECT_PREFIX = env_str("MEDIA_ACCEL_REDIRECT_PREFIX")
+if MEDIA_ACCEL_REDIRECT_PREFIX is not None and not (
+    MEDIA_ACCEL_REDIRECT_PREFIX.startswith("/") and MEDIA_ACCEL_REDIRECT_PREFIX.endswith("/")
+):
+    raise ImproperlyConfigured(
+        f"MEDIA_ACCEL_REDIRECT_PREFIX={MEDIA_ACCEL_REDIRECT_PREFIX!r} must look like /_protected/"
+    )
 
 LOGIN_URL = "admin:login"
 
@@ -272,6 +292,18 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1
 SEED_IMAGES_DIR = env_str("SEED_IMAGES_DIR")
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)
 
+# --- Metrics (Prometheus) ----------------------------------------------------------------------------
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it answers 404 to everyone.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN is not None and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters (or unset: no /metrics)")
+# Optional: also only from these networks (CIDRs), matched against the connection's own address.
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS")
+# Celery workers serve their own metrics on this port (0: off), e.g. 9808; with the prefork pool
+# PROMETHEUS_MULTIPROC_DIR must name an empty directory of that worker's own.
+CELERY_METRICS_PORT = env_int("CELERY_METRICS_PORT", 0, minimum=0, maximum=65535)
+CELERY_METRICS_ADDRESS = env_str("CELERY_METRICS_ADDRESS", "127.0.0.1")
+
 # --- Security --------------------------------------------------------------------------------------
 SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
@@ -282,8 +314,8 @@ X_FRAME_OPTIONS = "DENY"
 # A site that marks its cookies Secure is meant to be reached over https only; a plain-http setup
 # (a local benchmark with SECURE_COOKIES=0) keeps working without a redirect to nowhere.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_COOKIES)
-# Container healthchecks probe over plain http from inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Container healthchecks and Prometheus probe over plain http from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
@@ -298,6 +330,15 @@ if _proxy_ssl_header:
             f"SECURE_PROXY_SSL_HEADER={_proxy_ssl_header!r} must look like 'X-Forwarded-Proto:https'"
         )
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _header.strip().upper().replace("-", "_"), _value.strip())
+# The client's address (rate limits, the address hash) behind reverse proxies. With N trusted proxies in
+# front of gunicorn (1 for the compose stack's proxy), the client is the N-th address from the right of
+# X-Forwarded-For, which each proxy appends to: addresses further left were written by the client itself
+# and are never used. 0 (the default) uses the connection's address; anything else would let a client
+# choose its own rate-limit bucket.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+# Optional: X-Forwarded-For is believed only from peers in these networks (CIDRs, e.g. the proxy's
+# Docker network), so a client reaching gunicorn directly cannot pick its address.
+TRUSTED_PROXY_NETWORKS = env_networks("TRUSTED_PROXY_NETWORKS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 for _origin in CSRF_TRUSTED_ORIGINS:
     if not _origin.startswith(("https://", "http://")):

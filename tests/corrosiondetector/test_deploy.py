@@ -56,7 +56,7 @@ def compose(tmp_path_factory) -> dict:
 
 
 def test_it_defines_the_whole_stack(compose):
-    assert set(compose["services"]) == {"db", "redis", *APP_SERVICES}
+    assert set(compose["services"]) == {"db", "redis", "proxy", *APP_SERVICES}
     assert compose["services"]["db"]["image"].startswith("postgres:16")
     assert compose["services"]["redis"]["image"].startswith("redis:7")
 
@@ -115,7 +115,11 @@ def test_it_starts_the_app_only_once_the_database_and_broker_are_healthy_and_mig
             "redis": {"condition": "service_healthy"},
             "migrate": {"condition": "service_completed_successfully"},
         }, name
-    assert services["migrate"]["command"][-2:] == ["migrate", "--noinput"]
+    assert services["migrate"]["command"][:2] == ["sh", "-c"]
+    assert re.fullmatch(
+        r"python manage.py collectstatic --noinput -v0 && exec python manage.py migrate --noinput",
+        services["migrate"]["command"][2],
+    )
     assert services["migrate"]["restart"] == "no"
 
 
@@ -126,6 +130,41 @@ def test_it_gives_every_app_container_the_deployers_env_file(compose):
         assert environment["CELERY_BROKER_URL"] == "redis://redis:6379/0", name
     # The database container gets its own three variables, not the site's secret key.
     assert set(compose["services"]["db"]["environment"]) == {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+
+
+def test_it_puts_the_repositorys_caddy_proxy_in_front_of_gunicorn(compose):
+    proxy, web = compose["services"]["proxy"], compose["services"]["web"]
+    assert proxy["image"].startswith("caddy:2")
+    # The same file `make rehearse` runs, unchanged; only the environment differs.
+    config = [v for v in proxy["volumes"] if v.endswith(":/etc/caddy/Caddyfile:ro")]
+    assert len(config) == 1 and config[0].split(":")[0].endswith("/deploy/Caddyfile")
+    assert proxy["environment"]["UPSTREAM"] == "web:8000"
+    assert proxy["environment"]["SITE_ADDRESS"] == "corrosion.example.org" and proxy["environment"]["TLS"] == "acme"
+    assert {"media:/srv/media:ro", "static:/srv/static:ro"} <= set(proxy["volumes"])
+    assert proxy["environment"]["MEDIA_ROOT"] == "/srv/media" and proxy["environment"]["STATIC_ROOT"] == "/srv/static"
+    assert {p["target"] for p in proxy["ports"]} == {80, 443}
+    # The static volume is filled by the same image the site runs (migrate collects into it at each start).
+    assert "static:/app/staticfiles:rw" in compose["services"]["migrate"]["volumes"]
+    assert "chown -R app:app /app/staticfiles" in "\n".join(
+        line for _, body in stage_chain(dockerfile_stages(), "web") for line in body
+    )
+    # Behind it, gunicorn trusts one proxy's X-Forwarded-* and lets it send private files.
+    assert web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+    assert web["environment"]["SECURE_PROXY_SSL_HEADER"] == "X-Forwarded-Proto:https"
+    assert web["environment"]["MEDIA_ACCEL_REDIRECT_PREFIX"] == "/_protected/"
+    # Nothing but this host reaches gunicorn past the proxy.
+    assert web["ports"] == ["127.0.0.1:8000:8000/tcp"]
+
+
+def test_it_serves_only_images_from_the_public_media_and_private_files_through_django():
+    caddyfile = (ROOT / "deploy/Caddyfile").read_text()
+    public = re.search(r"path_regexp \^/\(([a-z|]+)\)/\S+\\\.\(([a-z|]+)\)\$", caddyfile)
+    assert public, "a path_regexp for the public media"
+    assert set(public.group(1).split("|")) == {"images", "thumbnails", "heatmaps"}
+    assert set(public.group(2).split("|")) == {"jpg", "jpeg", "png", "webp"}
+    assert not re.search(r"\bbrowse\b", caddyfile), "no directory listings"
+    assert "@accel header X-Accel-Redirect /_protected/*" in caddyfile
+    assert re.search(r"handle /_protected/\* \{\s*respond 404", caddyfile)
 
 
 def test_it_schedules_beat_from_the_database(compose):

@@ -107,7 +107,7 @@ def test_it_locks_a_production_site_to_https(tmp_path):
         "SECURE_HSTS_SECONDS": 31_536_000,
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
         "SECURE_HSTS_PRELOAD": True,
-        "SECURE_REDIRECT_EXEMPT": ["^healthz$"],
+        "SECURE_REDIRECT_EXEMPT": ["^healthz$", "^metrics$"],
         "SECURE_PROXY_SSL_HEADER": None,
         "ALLOWED_HOSTS": ["example.org"],
     }

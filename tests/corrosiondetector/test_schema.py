@@ -55,6 +55,7 @@ def test_it_serves_the_schema_at_api_schema(client):
         ("POST", "/api/uploads/{upload_id}/correction/"),
         ("GET", "/api/models/"),
         ("POST", "/api/models/retrain/"),
+        ("GET", "/api/models/{version}/onnx/"),
     }
     upload = schema["paths"]["/api/uploads/"]["post"]
     assert set(upload["requestBody"]["content"]) == {"multipart/form-data"}
@@ -206,7 +207,7 @@ def test_it_answers_every_fuzzed_request_without_a_server_error_and_as_documente
     print(f"schemathesis: {len(operations)} operations, {report.summary()}, {elapsed:.1f} s")
     print("\n".join(f"  {key}: {count}" for key, count in sorted(report.by_operation.items())))
     assert report.failures == [], "\n\n".join(report.details.values())
-    assert len(operations) == 10
+    assert len(operations) == 11
     assert report.statuses[429] > 0, "the fuzzing never reached a rate limit; its documentation went unchecked"
     # The retrain endpoint was reached but training never ran: a queued run's task is sent only on commit,
     # and this test's transaction never commits.
@@ -255,6 +256,10 @@ def test_it_documents_the_success_bodies_of_each_flow(api_schema, wsgi_app, cast
     make_model_version(version=1, val_accuracy=0.8)
     TrainingRun.objects.update(state=TrainingRun.State.DONE)
     assert len(call("GET", "/api/models/", headers=cast["researcher"], expect=200).json()["results"]) == 1
+    model_file = "/api/models/{version}/onnx/"
+    onnx = call("GET", model_file, path_parameters={"version": 1}, headers=cast["researcher"], expect=200)
+    assert onnx.content == ModelVersion.objects.get().onnx.read()
+    call("GET", model_file, path_parameters={"version": 2}, headers=cast["staff"], expect=404)
     call("POST", "/api/models/retrain/", headers=cast["researcher"], body={"epochs": 1}, expect=202)
     call("POST", "/api/models/retrain/", headers=cast["staff"], body={}, expect=409)
     call("POST", "/api/models/retrain/", expect=401, body={})

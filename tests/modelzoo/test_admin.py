@@ -21,6 +21,14 @@ def test_it_shows_versions_with_accuracy_and_confusion_matrix(admin_client):
     assert "true \\ predicted" in detail and "val acc." in detail
 
 
+def test_it_links_the_model_file_to_its_download_api_not_to_media(admin_client):
+    version = make_model_version(version=1, val_accuracy=0.875)
+    detail = admin_client.get(f"/admin/modelzoo/modelversion/{version.pk}/change/").content.decode()
+    assert f'<a href="/api/models/1/onnx/">{version.onnx.name}</a>' in detail
+    assert "/media/models/" not in detail
+    assert admin_client.get("/api/models/1/onnx/").status_code == 200
+
+
 def test_it_promotes_and_rolls_back_with_admin_actions(admin_client):
     first = make_model_version(version=1, val_accuracy=0.9)
     model_version_promote(version_id=first.pk)

@@ -1,5 +1,5 @@
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from rest_framework.test import APIClient
 
 from factories import make_model_version
@@ -76,3 +76,44 @@ def test_it_validates_retrain_input(cast):
     assert cast["staff"].post("/api/models/retrain/", {"epochs": 0}, format="json").status_code == 400
     assert cast["staff"].post("/api/models/retrain/", b"{oops", content_type="application/json").status_code == 400
     assert not TrainingRun.objects.exists()
+
+
+@pytest.mark.parametrize("who,status", [("anonymous", 401), ("volunteer", 403), ("staff", 200), ("researcher", 200)])
+def test_it_hands_model_files_to_researchers_and_staff_only(cast, who, status, settings):
+    settings.MEDIA_ACCEL_REDIRECT_PREFIX = None
+    version = make_model_version(version=1, val_accuracy=0.8, onnx=b"onnx-weights")
+    response = cast[who].get("/api/models/1/onnx/", HTTP_ACCEPT="application/octet-stream")
+    assert response.status_code == status
+    if status == 200:
+        assert b"".join(response.streaming_content) == b"onnx-weights"
+        assert f'filename="corrosion-v1-{version.onnx_sha256[:12]}.onnx"' in response["Content-Disposition"]
+        assert "no-store" in response["Cache-Control"]
+    else:
+        assert "onnx-weights" not in response.content.decode()
+
+
+def test_it_keeps_model_files_from_people_who_may_only_see_the_metrics(cast):
+    viewer = User.objects.create_user("viewer", password="pw")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_modelversion"))
+    make_model_version(version=1, val_accuracy=0.8)
+    client = APIClient()
+    client.force_authenticate(viewer)
+    assert client.get("/api/models/").status_code == 200
+    assert client.get("/api/models/1/onnx/").status_code == 403
+
+
+def test_it_lets_the_proxy_send_the_model_file_when_one_is_in_front(cast, settings):
+    settings.MEDIA_ACCEL_REDIRECT_PREFIX = "/_protected/"
+    version = make_model_version(version=1, val_accuracy=0.8)
+    response = cast["staff"].get("/api/models/1/onnx/")
+    assert response.status_code == 200 and response.content == b""
+    assert response["X-Accel-Redirect"] == f"/_protected/{version.onnx.name}"
+    assert response["Content-Type"] == "application/octet-stream"
+
+
+def test_it_answers_404_for_an_unknown_version_or_a_lost_file(cast):
+    assert cast["staff"].get("/api/models/7/onnx/").status_code == 404
+    version = make_model_version(version=1, val_accuracy=0.8)
+    version.onnx.storage.delete(version.onnx.name)
+    response = cast["staff"].get("/api/models/1/onnx/")
+    assert response.status_code == 404 and response.json()["detail"]

@@ -17,7 +17,12 @@ def admin_client(client):
 def test_it_lists_images_with_thumbnails_votes_and_agreement(admin_client):
     make_image(label=None, votes_yes=3, votes_no=2, vote_count=5)
     html = admin_client.get("/admin/quiz/image/").content.decode()
-    assert '<img src="/media/images/' in html
+    image = Image.objects.get()
+    assert (
+        f'<img src="{image.thumbnail.url}" width="{image.thumbnail_width}" height="{image.thumbnail_height}" '
+        'loading="lazy"' in html
+    )
+    assert image.thumbnail.url.startswith("/media/thumbnails/")
     assert "60%" in html
 
 

@@ -138,3 +138,24 @@ def test_it_remembers_the_voters_expertise(api_client):
     assert response.status_code == 200
     assert api_client.get("/api/quiz/voter/").json()["expertise"] == "professional"
     assert api_client.put("/api/quiz/voter/", {"expertise": "guru"}, format="json").status_code == 400
+
+
+def test_it_gives_each_round_image_its_thumbnail(api_client, pool):
+    images = api_client.get(URL).json()["images"]
+    stored = {image.pk: image for image in Image.objects.all()}
+    for served in images:
+        image = stored[served["id"]]
+        assert served["url"] == f"http://testserver{image.file.url}"
+        assert served["thumbnail_url"] == f"http://testserver{image.thumbnail.url}"
+        assert served["thumbnail_url"].startswith("http://testserver/media/thumbnails/")
+        assert (served["thumbnail_width"], served["thumbnail_height"]) == (
+            image.thumbnail_width,
+            image.thumbnail_height,
+        )
+
+
+def test_it_gives_the_full_photo_as_thumbnail_of_an_image_without_one(api_client, pool):
+    Image.objects.update(thumbnail="", thumbnail_width=None, thumbnail_height=None)
+    for served in api_client.get(URL).json()["images"]:
+        assert served["thumbnail_url"] == served["url"]
+        assert (served["thumbnail_width"], served["thumbnail_height"]) == (64, 48)

@@ -76,7 +76,10 @@ def test_it_skips_bad_files_and_leaves_nothing_of_them(tmp_path):
     output = run(folder)
     assert "3 skipped as unreadable" in output
     assert Image.objects.count() == 2
-    assert len(list(Path(default_storage.location).rglob("*.*"))) == 2
+    stored = sorted(str(p.relative_to(default_storage.location)) for p in Path(default_storage.location).rglob("*.*"))
+    assert stored == sorted(
+        [image.file.name for image in Image.objects.all()] + [image.thumbnail.name for image in Image.objects.all()]
+    )
 
 
 def test_it_fails_clearly_on_a_folder_without_class_folders(tmp_path):
@@ -92,3 +95,18 @@ def test_it_decodes_in_worker_processes(tmp_path):
     out = StringIO()
     call_command("import_images", str(folder), "--no-progress", "--jobs", "2", stdout=out)
     assert Image.objects.count() == 6
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_it_stores_a_thumbnail_with_every_imported_image(tmp_path, jobs):
+    folder = tmp_path / "set" / "corrosion"
+    folder.mkdir(parents=True)
+    (folder / "big.jpg").write_bytes(jpeg_bytes(seed=3, size=(1280, 800)))
+    (folder / "small.png").write_bytes(jpeg_bytes(seed=4, size=(200, 100), fmt="PNG"))
+    call_command("import_images", str(tmp_path / "set"), "--no-progress", "--jobs", jobs, stdout=StringIO())
+    sizes = {}
+    for image in Image.objects.all():
+        assert image.thumbnail.name.startswith("thumbnails/") and image.thumbnail.name.endswith(".jpg")
+        assert default_storage.exists(image.thumbnail.name)
+        sizes[image.original_name] = (image.thumbnail_width, image.thumbnail_height)
+    assert sizes == {"big.jpg": (640, 400), "small.png": (200, 100)}

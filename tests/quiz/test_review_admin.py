@@ -53,6 +53,15 @@ def test_it_shows_the_vote_split_by_expertise(admin_client):
     assert "<tr><td>professional</td><td>0 / 2</td></tr>" in html
 
 
+def test_it_shows_the_thumbnail_linked_to_the_full_photo(admin_client):
+    image = with_votes({"none": 3}, {"some": 2})
+    html = admin_client.get(QUEUE).content.decode()
+    assert (
+        f'<a href="{image.file.url}" target="_blank" rel="noopener"><img src="{image.thumbnail.url}" '
+        f'width="{image.thumbnail_width}" height="{image.thumbnail_height}" loading="lazy"' in html
+    )
+
+
 def test_it_sets_an_expert_label_in_one_click_that_counts_as_a_new_label(admin_client):
     image = with_votes({"none": 3}, {"some": 2})
     before = timezone.now()

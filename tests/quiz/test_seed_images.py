@@ -1,6 +1,7 @@
 from io import StringIO
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from factories import image_folder
@@ -38,3 +39,11 @@ def test_it_imports_train_and_validation_from_seed_images_dir(settings, tmp_path
     seed()
     assert Image.objects.filter(split=Split.TRAIN, imported_label__isnull=False).count() == 3
     assert Image.objects.filter(split=Split.VALIDATION, expert_label__isnull=False).count() == 2
+
+
+def test_it_gives_every_seeded_image_its_thumbnail(settings):
+    settings.SEED_IMAGES_DIR = None
+    seed()
+    for image in Image.objects.all():
+        assert image.thumbnail.name.startswith("thumbnails/") and default_storage.exists(image.thumbnail.name)
+        assert (image.thumbnail_width, image.thumbnail_height) == (image.width, image.height)  # small: not enlarged

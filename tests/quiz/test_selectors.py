@@ -220,3 +220,16 @@ def test_uncertain_selection_never_serves_an_image_twice_to_a_voter(settings):
     key = uuid.uuid4()
     seen = [i.id for i in take_round(key)] + [i.id for i in take_round(key)]
     assert len(set(seen)) == 8
+
+
+def test_it_serves_rounds_with_their_thumbnails_in_one_go(django_assert_num_queries):
+    for _ in range(6):
+        make_image(label=None)
+    images = round_images_select(voter_key=uuid.uuid4(), rng=random.Random(3))
+    stored = {image.pk: image for image in Image.objects.all()}
+    with django_assert_num_queries(0):
+        shown = [(image.pk, image.display_url, image.display_width, image.display_height) for image in images]
+    assert shown == [
+        (pk, stored[pk].thumbnail.url, stored[pk].thumbnail_width, stored[pk].thumbnail_height) for pk, *_ in shown
+    ]
+    assert all(url.startswith("/media/thumbnails/") for _, url, _, _ in shown)

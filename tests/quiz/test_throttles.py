@@ -3,7 +3,7 @@ import uuid
 import pytest
 from django.core.cache import caches
 
-from factories import make_image
+from factories import make_image, unique_address
 from quiz.throttles import rate_limit_hit, rate_limits_hit
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,36 @@ def test_it_throttles_the_html_page_too(client, settings):
     settings.QUIZ_RATE_PER_VOTER = 1
     assert client.get("/").status_code == 200
     assert client.get("/").status_code == 429
+
+
+def test_it_limits_one_address_on_the_html_page_like_the_api(settings):
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    settings.QUIZ_RATE_PER_IP = 2
+    address = unique_address()
+    # Fresh cookies each time: only the address can hold such a client back.
+    assert Client().get("/", REMOTE_ADDR=address).status_code == 200
+    assert APIClient().get(URL, REMOTE_ADDR=address).status_code == 200
+    refused = Client().get("/", REMOTE_ADDR=address)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+
+
+def test_it_gives_clients_behind_the_trusted_proxy_their_own_buckets(settings):
+    from rest_framework.test import APIClient
+
+    settings.QUIZ_RATE_PER_IP = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy, first, second = unique_address(), unique_address(), unique_address()
+
+    def get(client_address: str, sent: str = "") -> int:
+        chain = f"{sent}, {client_address}" if sent else client_address
+        return APIClient().get(URL, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=chain).status_code
+
+    assert get(first) == 200
+    assert get(second) == 200  # the same proxy address, another client
+    assert get(first) == 429
+    assert get(first, sent=unique_address()) == 429  # its own X-Forwarded-For does not move it
 
 
 @pytest.mark.integration

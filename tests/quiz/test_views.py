@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from factories import make_image
-from quiz.models import Vote, Voter
+from quiz.models import Image, Vote, Voter
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,26 @@ def test_it_saves_self_reported_expertise(client):
     response = client.post("/expertise/", {"expertise": "wizard"}, follow=True)
     assert "choose one of the listed options" in response.content.decode()
     assert Voter.objects.get().expertise == "some"
+
+
+def img_tags(html: str) -> list[str]:
+    return re.findall(r"<img\b[^>]*>", html)
+
+
+def test_it_shows_thumbnails_with_their_size_and_lazy_loading(client, pool):
+    tags = img_tags(client.get("/").content.decode())
+    assert len(tags) == 4
+    images = {image.thumbnail.url: image for image in Image.objects.all()}
+    for tag in tags:
+        src = re.search(r'src="([^"]+)"', tag).group(1)
+        assert src.startswith("/media/thumbnails/") and src in images
+        image = images[src]
+        assert f'width="{image.thumbnail_width}"' in tag and f'height="{image.thumbnail_height}"' in tag
+        assert 'loading="lazy"' in tag
+
+
+def test_it_shows_the_full_photo_of_an_image_without_a_thumbnail_yet(client, pool):
+    Image.objects.update(thumbnail="", thumbnail_width=None, thumbnail_height=None)
+    tags = img_tags(client.get("/").content.decode())
+    assert len(tags) == 4
+    assert all('src="/media/images/' in tag and 'width="64" height="48"' in tag for tag in tags)

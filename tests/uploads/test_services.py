@@ -1,12 +1,15 @@
+import hashlib
 import io
 import uuid
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
-from factories import jpeg_bytes
+import uploads.services
+from factories import jpeg_bytes, mpo_bytes
 from hostile_files import bad_files
 from quiz.demo_images import make_demo_image
 from quiz.models import Image, Source, Split, Vote
@@ -58,6 +61,14 @@ def test_it_strips_exif_and_gps_and_applies_orientation():
     assert "exif" not in stored.info and "icc_profile" not in stored.info
 
 
+def test_it_keeps_only_the_primary_image_of_a_phone_photo_with_a_gain_map():
+    upload = upload_create(data=mpo_bytes(size=(120, 60)), uploader_key=uuid.uuid4())
+    with default_storage.open(upload.image.file.name) as handle:
+        stored = PILImage.open(io.BytesIO(handle.read()))
+    assert stored.format == "JPEG" and getattr(stored, "n_frames", 1) == 1 and stored.size == (120, 60)
+    assert upload.image.file.name.endswith(".jpg")
+
+
 def test_it_strips_png_text_chunks():
     buffer = io.BytesIO()
     from PIL import PngImagePlugin
@@ -74,6 +85,15 @@ def test_it_shrinks_huge_photos(settings):
     settings.UPLOAD_MAX_SIDE = 100
     upload = upload_create(data=jpeg_bytes(size=(400, 300)), uploader_key=uuid.uuid4())
     assert (upload.image.width, upload.image.height) == (100, 75)
+
+
+def test_it_makes_a_thumbnail_of_each_upload(settings):
+    upload = upload_create(data=jpeg_bytes(size=(1600, 1200)), uploader_key=uuid.uuid4())
+    image = upload.image
+    assert image.thumbnail.name.startswith("thumbnails/") and default_storage.exists(image.thumbnail.name)
+    assert (image.thumbnail_width, image.thumbnail_height) == (640, 480)
+    with default_storage.open(image.thumbnail.name, "rb") as handle, PILImage.open(handle) as thumbnail:
+        assert (thumbnail.format, thumbnail.size) == ("JPEG", (640, 480)) and not thumbnail.getexif()
 
 
 def test_it_makes_one_image_of_the_same_photo_uploaded_twice():
@@ -113,6 +133,21 @@ def test_it_removes_the_file_when_the_database_write_fails(monkeypatch, media_ro
     assert stored_files(media_root) == []
 
 
+def test_it_keeps_files_an_earlier_image_shows_when_the_database_write_fails(monkeypatch, media_root):
+    earlier = upload_create(data=jpeg_bytes(seed=3), uploader_key=uuid.uuid4()).image
+    files_before = stored_files(media_root)
+    assert len(files_before) == 2  # the photo and its thumbnail
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(Upload.objects, "create", broken)
+    with pytest.raises(RuntimeError):
+        upload_create(data=jpeg_bytes(seed=3), uploader_key=uuid.uuid4())
+    assert list(Image.objects.all()) == [earlier]
+    assert stored_files(media_root) == files_before
+
+
 def test_it_classifies_with_the_active_model_and_renders_a_heatmap(active_model):
     upload = upload_create(data=jpeg_bytes(size=(200, 150)), uploader_key=uuid.uuid4())
     done = upload_classify(upload_id=upload.pk)
@@ -124,12 +159,36 @@ def test_it_classifies_with_the_active_model_and_renders_a_heatmap(active_model)
         assert heatmap.format == "PNG" and heatmap.size == (200, 150)
 
 
-def test_it_does_not_classify_twice(active_model):
+def test_it_names_the_heatmap_by_its_content(active_model):
+    upload = upload_create(data=jpeg_bytes(size=(200, 150)), uploader_key=uuid.uuid4())
+    done = upload_classify(upload_id=upload.pk)
+    with done.heatmap.open("rb") as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()
+    assert done.heatmap.name == f"heatmaps/{digest[:2]}/{digest}.png"
+
+
+def test_it_does_not_classify_twice(active_model, media_root):
     upload = upload_create(data=jpeg_bytes(), uploader_key=uuid.uuid4())
     upload_classify(upload_id=upload.pk)
     again = upload_classify(upload_id=upload.pk)
     assert again.attempts == 1
-    assert len(default_storage.listdir("heatmaps")[1]) == 1
+    assert len(stored_files(Path(media_root) / "heatmaps")) == 1
+
+
+def test_it_removes_its_heatmap_when_a_redelivered_twin_finished_first(active_model, media_root, monkeypatch):
+    upload = upload_create(data=jpeg_bytes(), uploader_key=uuid.uuid4())
+    kept = upload_classify(upload_id=upload.pk).heatmap.name
+    Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.QUEUED)
+
+    def twin_finishes_meanwhile(overlay):
+        # The twin's verdict (with the heatmap kept) lands while this one renders other pixels.
+        Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.DONE)
+        return default_storage.save("heatmaps/ff/other.png", ContentFile(b"other pixels"))
+
+    monkeypatch.setattr(uploads.services, "_heatmap_save", twin_finishes_meanwhile)
+    upload_classify(upload_id=upload.pk)
+    assert Upload.objects.get(pk=upload.pk).heatmap.name == kept
+    assert [p.name for p in stored_files(Path(media_root) / "heatmaps")] == [Path(kept).name]
 
 
 def test_it_ends_no_model_when_the_model_disappeared(active_model):

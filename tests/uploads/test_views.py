@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from factories import jpeg_bytes
+from factories import jpeg_bytes, mpo_bytes, unique_address
 from quiz.models import Vote
 from uploads.models import Upload
 
@@ -43,3 +43,42 @@ def test_it_hides_the_correction_form_from_others(client, active_model):
     assert "Yes, corrosion" not in other.get(f"/upload/{upload.pk}/").content.decode()
     other.post(f"/upload/{upload.pk}/correction/", {"corrosion": "true"})
     assert not Vote.objects.exists()
+
+
+def test_it_takes_a_camera_photo_without_javascript(client, active_model, django_capture_on_commit_callbacks):
+    html = client.get("/upload/").content.decode()
+    # Neither input may be `required`: a browser would then refuse to send a form with only a camera photo.
+    assert " required" not in html.split('id="upload-form"')[1].split("</form>")[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/upload/", {"camera": SimpleUploadedFile("IMG_0001.jpg", jpeg_bytes())})
+    upload = Upload.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/upload/{upload.pk}/"
+    assert upload.status == Upload.Status.DONE
+
+
+def test_it_asks_for_a_photo_when_both_inputs_are_empty(client):
+    response = client.post("/upload/", {})
+    assert response.status_code == 400 and "Please choose a photo first." in response.content.decode()
+
+
+def test_it_accepts_a_phone_photo_with_a_gain_map(client, active_model, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/upload/", {"camera": SimpleUploadedFile("PXL_1.jpg", mpo_bytes())})
+    assert response.status_code == 302
+    assert Upload.objects.get().status == Upload.Status.DONE
+
+
+def test_it_limits_the_form_like_the_api_and_shares_its_buckets(client, settings):
+    from rest_framework.test import APIClient
+
+    settings.UPLOAD_RATE_PER_IP = 2
+    address = unique_address()
+    form = client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes())}, REMOTE_ADDR=address)
+    api = APIClient().post(
+        "/api/uploads/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes())}, format="multipart", REMOTE_ADDR=address
+    )
+    assert (form.status_code, api.status_code) == (302, 202)
+    refused = client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes())}, REMOTE_ADDR=address)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "uploaded a lot of photos" in refused.content.decode()
+    assert Upload.objects.count() == 2

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from quiz.imaging import read_and_inspect
+from quiz.imaging import read_and_prepare
 from quiz.models import Label, Split
 from quiz.services import image_import
 
@@ -94,7 +94,8 @@ def import_files(files, *, split: str, expert: bool, jobs: int, progress: bool, 
     # spawn, not fork: a forked child would share the parent's database socket.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
-        for path, data, info in pool.map(read_and_inspect, tasks, chunksize=16):
+        # The pool decodes each photo and makes its thumbnail; this process only stores and records them.
+        for path, data, info, thumbnail in pool.map(read_and_prepare, tasks, chunksize=16):
             bar.update()
             if data is None:
                 summary["failed"] += 1
@@ -107,6 +108,7 @@ def import_files(files, *, split: str, expert: bool, jobs: int, progress: bool, 
                 expert=expert,
                 original_name=Path(path).name,
                 info=info,
+                thumbnail=thumbnail,
             )
             summary["created" if outcome.created else "existing"] += 1
     bar.close()
