@@ -1,6 +1,6 @@
-"""Screenshots of the research console in real headless Chromium, for the README.
+"""Screenshots in real headless Chromium, for the README: the quiz on a phone, the research console.
 
-    .venv/bin/python docs/screenshots.py            # writes docs/review-queue.png (and docs/dashboard.png)
+    .venv/bin/python docs/screenshots.py   # writes docs/img/quiz.png, docs/review-queue.png, docs/dashboard.png
 
 It builds a throwaway site (SQLite and media in a temp folder), seeds the demo images, casts
 votes that leave some photos controversial, starts the development server and logs in as an
@@ -103,6 +103,11 @@ def main() -> None:
                 executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
+            # A phone-sized viewport: the quiz is phone-first, and most volunteers arrive on one.
+            phone = browser.new_page(viewport={"width": 412, "height": 900})
+            phone.goto(base + "/")
+            phone.screenshot(path=str(ROOT / "docs" / "img" / "quiz.png"), full_page=False)
+            phone.close()
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(base + "/admin/login/")
             page.fill("#id_username", "admin")
@@ -118,7 +123,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print("wrote", *sorted(p.name for p in (ROOT / "docs").glob("*.png")))
+    shots = [ROOT / "docs" / "img" / "quiz.png", ROOT / "docs" / "review-queue.png", ROOT / "docs" / "dashboard.png"]
+    print("wrote", *(str(shot.relative_to(ROOT)) for shot in shots if shot.exists()))
 
 
 if __name__ == "__main__":

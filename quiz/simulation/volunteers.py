@@ -34,7 +34,7 @@ class Profile:
                 raise ValueError(f"profile {self.name}: accuracies must lie in [0, 1]")
 
 
-# Documented defaults (README, "Crowd simulation"). With 20% hard images, casual and careless voters are coin
+# Documented defaults (docs/simulation.md). With 20% hard images, casual and careless voters are coin
 # flips on hard ones and experts mostly right, so a hard image's votes split about 46/54, as the paper saw on
 # weathering steel, red paint and mill scale; easy images get about 83% right answers.
 DEFAULT_PROFILES: tuple[Profile, ...] = (

@@ -48,7 +48,7 @@ class S3Media:
 
 
 def public_read_policy(bucket: str) -> str:
-    """The bucket policy the README asks for: anyone may read public/, nothing else."""
+    """The bucket policy docs/deploy.md asks for: anyone may read public/, nothing else."""
     return json.dumps(
         {
             "Version": "2012-10-17",
