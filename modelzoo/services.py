@@ -35,7 +35,7 @@ from modelzoo.selectors import (
     training_images_unlabelled,
     training_run_open,
 )
-from quiz.services import crowd_labels_reaggregate
+from quiz.services.relabel import crowd_labels_reaggregate
 
 logger = logging.getLogger(__name__)
 

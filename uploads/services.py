@@ -19,7 +19,8 @@ from corrosiondetector import metrics
 from modelzoo.selectors import model_version_active
 from quiz.imaging import CleanedImage, InvalidImage, Thumbnail, clean_photo, make_thumbnail
 from quiz.models import Label, Source, Split
-from quiz.services import files_remove, image_import, vote_set
+from quiz.services.images import files_remove, image_import
+from quiz.services.votes import vote_set
 from uploads.errors import NotTheUploader, UploadError, UploadTooLarge
 from uploads.models import Upload
 

@@ -1,8 +1,8 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from quiz.db import prepared_cursor
 from quiz.models import Voter
+from quiz.sql import prepared_cursor
 
 pytestmark = pytest.mark.django_db
 
