@@ -1,8 +1,11 @@
+import re
+
 import pytest
 from django.db import IntegrityError, transaction
 
-from quiz.models import Voter
-from quiz.sql import prepared_cursor
+from quiz import sql
+from quiz.models import Image, Voter
+from quiz.sql import IMAGE_LOCKED_COLUMNS, prepared_cursor
 
 pytestmark = pytest.mark.django_db
 
@@ -27,3 +30,39 @@ def test_it_raises_djangos_database_errors():
             " SELECT key, expertise, ip_hash, votes_cast, created_at, last_seen_at FROM quiz_voter WHERE id = %s",
             [voter.pk],
         )
+
+
+def test_it_lists_the_locked_columns_in_model_order():
+    # Model.from_db matches a partial row to the model's fields in their order.
+    in_model_order = [field.attname for field in Image._meta.concrete_fields if field.attname in IMAGE_LOCKED_COLUMNS]
+    assert list(IMAGE_LOCKED_COLUMNS) == in_model_order
+
+
+@pytest.mark.parametrize(
+    ("statement", "columns"),
+    [
+        (sql.VOTER_COUNT_VOTES, sql.VOTER_COLUMNS),
+        (sql.IMAGES_LOCK_SQLITE, IMAGE_LOCKED_COLUMNS),
+        (sql.VOTER_COUNT_VOTES_AND_LOCK_IMAGES_POSTGRESQL, IMAGE_LOCKED_COLUMNS),
+        (sql.VOTES_INSERT, sql.VOTE_COLUMNS),
+        (sql.IMAGES_STORE, sql.IMAGE_STORED_COLUMNS),
+    ],
+)
+def test_it_writes_the_columns_the_vote_path_reads_and_fills(statement, columns):
+    """The rows are read, and the parameters built, in the order of the named column lists."""
+    assert ", ".join(columns) in " ".join(statement.split())
+
+
+def test_it_casts_the_first_stored_row_to_the_columns_types(postgres):
+    casts = re.findall(r"CAST\(%s AS ([a-z ]+(?:\(\d+\))?)\)", sql.IMAGES_STORE_FIRST_ROW_POSTGRESQL)
+    types = [Image._meta.get_field(name).db_type(postgres) for name in sql.IMAGE_STORED_COLUMNS[1:]]
+    assert casts == types
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_it_generates_only_the_placeholders_for_the_rounds_size(vendor):
+    assert sql.votes_insert(vendor=vendor, votes=2).count("(%s, %s, %s, %s, %s)") == 2 + (vendor == "postgresql")
+    store = sql.images_store(vendor=vendor, images=3)
+    assert store.count("%s") == 3 * len(sql.IMAGE_STORED_COLUMNS)
+    assert ("CAST(" in store) == (vendor == "postgresql")
+    assert sql.images_lock(images=3).count("%s") == 3
