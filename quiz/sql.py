@@ -147,10 +147,13 @@ def votes_with_reliabilities(*, images: int) -> str:
 
 
 @functools.cache
-def votes_insert(*, vendor: str, votes: int) -> str:
-    """VOTES_INSERT for `votes` rows; on PostgreSQL with TALLY_ADD in front."""
-    statement = TALLY_ADD_AND_VOTES_INSERT_POSTGRESQL if vendor == "postgresql" else VOTES_INSERT
-    return statement.format(rows=", ".join([_row(len(VOTE_COLUMNS))] * votes))
+def tally_add_and_votes_insert(*, votes: int) -> str:
+    return TALLY_ADD_AND_VOTES_INSERT_POSTGRESQL.format(rows=", ".join([_row(len(VOTE_COLUMNS))] * votes))
+
+
+@functools.cache
+def votes_insert(*, votes: int) -> str:
+    return VOTES_INSERT.format(rows=", ".join([_row(len(VOTE_COLUMNS))] * votes))
 
 
 @functools.cache

@@ -98,11 +98,11 @@ def _round_write(votes: list[Vote], images: list[Image], *, expertise: str) -> b
     if not votes:
         return True
     tally_params = _tally_params(expertise=expertise, votes=len(votes), yes=sum(vote.corrosion for vote in votes))
-    insert = sql.votes_insert(vendor=connection.vendor, votes=len(votes))
+    insert_params = _votes_insert_params(votes)
     if connection.vendor == "postgresql":
-        inserted = sql.fetch(insert, tally_params + _votes_insert_params(votes))
+        inserted = sql.fetch(sql.tally_add_and_votes_insert(votes=len(votes)), tally_params + insert_params)
     else:
-        inserted = sql.fetch(insert, _votes_insert_params(votes))
+        inserted = sql.fetch(sql.votes_insert(votes=len(votes)), insert_params)
         sql.fetch(sql.TALLY_ADD, tally_params)
     sql.fetch(sql.images_store(vendor=connection.vendor, images=len(images)), _images_store_params(images))
     by_image = {image_id: pk for pk, image_id in inserted}

@@ -60,9 +60,14 @@ def test_it_casts_the_first_stored_row_to_the_columns_types(postgres):
 
 
 @pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
-def test_it_generates_only_the_placeholders_for_the_rounds_size(vendor):
-    assert sql.votes_insert(vendor=vendor, votes=2).count("(%s, %s, %s, %s, %s)") == 2 + (vendor == "postgresql")
+def test_it_casts_only_postgresqls_first_stored_row(vendor):
     store = sql.images_store(vendor=vendor, images=3)
     assert store.count("%s") == 3 * len(sql.IMAGE_STORED_COLUMNS)
-    assert ("CAST(" in store) == (vendor == "postgresql")
+    assert store.count("CAST(") == (len(sql.IMAGE_STORED_COLUMNS) - 1 if vendor == "postgresql" else 0)
+
+
+def test_it_generates_a_placeholder_per_value_of_the_round():
+    assert sql.votes_insert(votes=2).count("(%s, %s, %s, %s, %s)") == 2
+    assert sql.tally_add_and_votes_insert(votes=2).count("(%s, %s, %s, %s, %s)") == 3  # the tally's row
     assert sql.images_lock(images=3).count("%s") == 3
+    assert sql.voter_count_votes_and_lock_images(images=3).count("%s") == 5 + 3
