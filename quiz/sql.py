@@ -2,7 +2,8 @@
 
 Hand-written rather than built by the ORM: building and compiling the querysets cost more than
 PostgreSQL spends running them (bench/README.md). A round is three statements on PostgreSQL and five
-on SQLite; where the two dialects differ there is one statement per dialect. Only what depends on the
+on SQLite (one more under weighted aggregation); where the two dialects differ there is one statement
+per dialect. Only what depends on the
 round's size is generated: the `{ids}` and `{rows}` placeholder lists, filled in by the functions at
 the end, which cache each text so that a round builds no SQL.
 """
