@@ -42,7 +42,7 @@ django.setup()
 from django.contrib.auth.models import User
 from quiz.models import Image, Split
 from quiz.rounds import round_token_make
-from quiz.services import vote_cast, voter_set_expertise
+from quiz.services.votes import vote_cast, voter_set_expertise
 User.objects.create_superuser("admin", "admin@example.com", "screenshot-only")
 rng = random.Random(3)
 images = list(Image.objects.filter(split=Split.TRAIN))

@@ -6,7 +6,6 @@ inference worker can import this module without loading it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
@@ -35,7 +34,8 @@ from modelzoo.selectors import (
     training_images_unlabelled,
     training_run_open,
 )
-from quiz.services import crowd_labels_reaggregate
+from quiz.imaging import sha256_of
+from quiz.services.relabel import crowd_labels_reaggregate
 
 logger = logging.getLogger(__name__)
 
@@ -234,10 +234,6 @@ def _jsonable(config) -> dict:
     return asdict(config)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 @transaction.atomic
 def model_version_register(
     *,
@@ -251,7 +247,7 @@ def model_version_register(
 ) -> ModelVersion:
     """Store a trained model's files and metrics as the next version (a candidate) and close its run."""
     number = (ModelVersion.objects.aggregate(n=Max("version"))["n"] or 0) + 1
-    onnx_sha, checkpoint_sha = _sha256(onnx), _sha256(checkpoint)
+    onnx_sha, checkpoint_sha = sha256_of(onnx), sha256_of(checkpoint)
     saved: list[str] = []
     try:
         onnx_name = private_storage.save(f"models/v{number}-{onnx_sha[:12]}.onnx", ContentFile(onnx))

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from quiz.export_admin import export_selected_images
 from quiz.models import CrowdAggregation, Image, Label, Vote, Voter
 from quiz.selectors import images_controversial
-from quiz.services import image_set_expert_label
+from quiz.services.images import image_set_expert_label
 
 
 class LabelledFilter(admin.SimpleListFilter):

@@ -119,6 +119,7 @@ def _flatten_to_rgb(img: PILImage.Image) -> PILImage.Image:
 
 
 def sha256_of(data: bytes) -> str:
+    """The one content hash of the project: image, thumbnail and heatmap names, model files."""
     return hashlib.sha256(data).hexdigest()
 
 

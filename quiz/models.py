@@ -151,21 +151,6 @@ class Image(models.Model):
             return None
         return max(self.votes_yes, self.votes_no) / self.vote_count
 
-    @property
-    def minority_share(self) -> float | None:
-        if self.vote_count == 0:
-            return None
-        return min(self.votes_yes, self.votes_no) / self.vote_count
-
-    def is_controversial(self, min_votes: int) -> bool:
-        share = self.minority_share
-        return self.vote_count >= min_votes and share is not None and share >= 0.4
-
-    def record_vote(self, *, corrosion: bool, min_votes: int) -> None:
-        """Count one vote and re-derive the labels by majority. The caller holds the row lock."""
-        self.count_vote(corrosion=corrosion)
-        self.refresh_crowd_label(min_votes=min_votes)
-
     def count_vote(self, *, corrosion: bool, by: int = 1) -> None:
         """Count (or with by=-1 take back) one vote, leaving the labels to the caller. The caller holds the row lock."""
         if corrosion:
@@ -173,11 +158,6 @@ class Image(models.Model):
         else:
             self.votes_no += by
         self.vote_count = self.votes_yes + self.votes_no
-
-    def withdraw_vote(self, *, corrosion: bool, min_votes: int) -> None:
-        """Take back one vote (a voter changing their mind). The caller holds the row lock."""
-        self.count_vote(corrosion=corrosion, by=-1)
-        self.refresh_crowd_label(min_votes=min_votes)
 
     def refresh_crowd_label(self, *, min_votes: int) -> None:
         """Majority voting: the paper's rule."""

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 
 from quiz.models import Expertise, Label, ReviewItem
 from quiz.selectors import images_controversial
-from quiz.services import image_exclude, image_set_expert_label
+from quiz.services.images import image_exclude, image_set_expert_label
 
 EXPERTISE_LEVELS = [(Expertise.NONE, "none"), (Expertise.SOME, "some"), (Expertise.PROFESSIONAL, "professional")]
 

@@ -11,8 +11,8 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.db.models.functions import Least
 
-from quiz.db import prepared_cursor
 from quiz.models import Image, LabelSource, Split, Vote, Voter
+from quiz.sql import prepared_cursor
 
 
 def images_controversial(queryset: QuerySet[Image]) -> QuerySet[Image]:

@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.conf import settings
 
-from quiz import scoring, services
+from quiz import scoring
+from quiz.services import relabel
 
 # Images scored per task on the inference queue before it hands the rest to a fresh task, so
 # uploads waiting for a verdict are not stuck behind a whole pool's worth of scoring.
@@ -18,7 +19,7 @@ SCORING_SLICE = 512
 def crowd_labels_reaggregate() -> None:
     # The schedule exists whatever the setting; under majority voting there is nothing to re-derive.
     if settings.QUIZ_AGGREGATION == "weighted":
-        services.crowd_labels_reaggregate()
+        relabel.crowd_labels_reaggregate()
 
 
 @shared_task(bind=True, name="quiz.tasks.images_score_unlabelled", acks_late=True)

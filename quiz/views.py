@@ -14,7 +14,7 @@ from quiz.identity import ip_hash, voter_key
 from quiz.models import Expertise
 from quiz.rounds import round_token_make
 from quiz.selectors import round_images_select, voter_get
-from quiz.services import vote_cast, voter_set_expertise
+from quiz.services.votes import vote_cast, voter_set_expertise
 from quiz.throttles import quiz_wait
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from quiz.demo_images import make_demo_image
 from quiz.models import Image, Label, Split, Vote, Voter
-from quiz.services import image_import
+from quiz.services.images import image_import
 
 _seeds = itertools.count(1)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import time
 import uuid
@@ -17,9 +16,10 @@ from django.utils import timezone
 
 from corrosiondetector import metrics
 from modelzoo.selectors import model_version_active
-from quiz.imaging import CleanedImage, InvalidImage, Thumbnail, clean_photo, make_thumbnail
+from quiz.imaging import CleanedImage, InvalidImage, Thumbnail, clean_photo, make_thumbnail, sha256_of
 from quiz.models import Label, Source, Split
-from quiz.services import files_remove, image_import, vote_set
+from quiz.services.images import files_remove, image_import
+from quiz.services.votes import vote_set
 from uploads.errors import NotTheUploader, UploadError, UploadTooLarge
 from uploads.models import Upload
 
@@ -139,7 +139,7 @@ def _heatmap_save(overlay) -> str:
     buffer = io.BytesIO()
     overlay.save(buffer, format="PNG", optimize=False, compress_level=1)
     data = buffer.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_of(data)
     name = f"heatmaps/{digest[:2]}/{digest}.png"
     # A retried task renders the same pixels: it finds its file already there.
     if default_storage.exists(name):

@@ -38,12 +38,12 @@ def test_it_opens_for_staff_and_researchers(client):
 
 
 def test_it_counts_uploads_and_votes_per_day_cumulatively(client, monkeypatch):
-    from quiz.services import vote_set, voter_set_expertise
+    from quiz.services.votes import vote_set, voter_set_expertise
 
     login(client, is_staff=True)
     now = timezone.now()
     for when in (now - datetime.timedelta(days=1), now, now):
-        monkeypatch.setattr("quiz.services.timezone.now", lambda when=when: when)
+        monkeypatch.setattr("quiz.services.votes.timezone.now", lambda when=when: when)
         image = make_image(label=None)
         upload = Upload.objects.create(image=image, uploader_key=VoterFactory().key)
         Upload.objects.filter(pk=upload.pk).update(created_at=when)

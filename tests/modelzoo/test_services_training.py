@@ -16,7 +16,7 @@ from modelzoo.services import (
 )
 from quiz.demo_images import make_demo_image
 from quiz.models import Image, Label, Split
-from quiz.services import image_import
+from quiz.services.images import image_import
 
 pytestmark = pytest.mark.django_db
 TINY = {"epochs": 1, "width": 4, "input_size": 32, "batch_size": 8, "progress": False}

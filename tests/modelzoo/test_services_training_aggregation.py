@@ -8,7 +8,7 @@ from factories import make_image
 from modelzoo.services import training_run_execute, training_run_request
 from quiz.models import CrowdAggregation, Label, Split
 from quiz.rounds import round_token_make
-from quiz.services import vote_cast
+from quiz.services.votes import vote_cast
 
 pytestmark = pytest.mark.django_db
 TINY = {"epochs": 1, "width": 4, "input_size": 32, "batch_size": 8, "progress": False}

@@ -19,7 +19,7 @@ from quiz.dataset_export import (
 )
 from quiz.export_apis import dataset_zip_response
 from quiz.models import Image, Label, LabelSource, Split
-from quiz.services import image_import
+from quiz.services.images import image_import
 
 pytestmark = pytest.mark.django_db
 

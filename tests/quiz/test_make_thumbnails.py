@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from factories import jpeg_bytes
 from quiz.imaging import make_thumbnail
 from quiz.models import Image, Split
-from quiz.services import image_import
+from quiz.services.images import image_import
 
 pytestmark = pytest.mark.django_db
 

@@ -1,17 +1,27 @@
+import uuid
+
 import pytest
 from django.db import IntegrityError
 
 from factories import make_image
 from quiz.models import Image, Label, LabelSource, Split
+from quiz.selectors import images_controversial
+from quiz.services.votes import vote_set
 
 pytestmark = pytest.mark.django_db
 
 
-def vote_n(image: Image, yes: int, no: int, min_votes: int = 5) -> None:
-    for _ in range(yes):
-        image.record_vote(corrosion=True, min_votes=min_votes)
-    for _ in range(no):
-        image.record_vote(corrosion=False, min_votes=min_votes)
+@pytest.fixture(autouse=True)
+def majority(settings):
+    settings.QUIZ_AGGREGATION = "majority"
+    settings.QUIZ_MIN_VOTES = 5
+
+
+def vote_n(image: Image, yes: int, no: int) -> None:
+    """Votes from as many new voters, through the service; `image` is refreshed."""
+    for corrosion in [True] * yes + [False] * no:
+        vote_set(voter_key=uuid.uuid4(), image_id=image.pk, corrosion=corrosion)
+    image.refresh_from_db()
 
 
 def test_it_has_no_crowd_label_below_the_threshold():
@@ -33,15 +43,16 @@ def test_it_leaves_a_tie_undecided_until_broken():
     image = make_image(label=None)
     vote_n(image, yes=3, no=3)
     assert image.crowd_label is None
-    image.record_vote(corrosion=False, min_votes=5)
+    vote_n(image, yes=0, no=1)
     assert image.crowd_label == Label.NO_CORROSION
 
 
-def test_it_honours_a_configured_threshold():
+def test_it_honours_a_configured_threshold(settings):
+    settings.QUIZ_MIN_VOTES = 3
     image = make_image(label=None)
-    vote_n(image, yes=2, no=0, min_votes=3)
+    vote_n(image, yes=2, no=0)
     assert image.crowd_label is None
-    image.record_vote(corrosion=True, min_votes=3)
+    vote_n(image, yes=1, no=0)
     assert image.crowd_label == Label.CORROSION
 
 
@@ -67,10 +78,10 @@ def test_it_computes_agreement_and_controversy():
     assert image.agreement is None
     vote_n(image, yes=3, no=2)
     assert image.agreement == pytest.approx(0.6)
-    assert image.is_controversial(5)
+    assert list(images_controversial(Image.objects.all())) == [image]
     vote_n(image, yes=5, no=0)
     assert image.agreement == pytest.approx(0.8)
-    assert not image.is_controversial(5)
+    assert not images_controversial(Image.objects.all()).exists()
 
 
 def test_it_refuses_a_validation_image_without_expert_label_in_the_database():

@@ -8,7 +8,7 @@ from factories import make_image
 from quiz.models import Image, Label, Split
 from quiz.rounds import round_token_make
 from quiz.selectors import round_images_select
-from quiz.services import vote_cast
+from quiz.services.votes import vote_cast
 
 pytestmark = pytest.mark.django_db
 

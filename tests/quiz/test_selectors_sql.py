@@ -15,9 +15,9 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 from django.test.utils import CaptureQueriesContext
 
-from quiz.db import prepared_cursor
 from quiz.models import NEEDS_VOTES, Image, Label, LabelSource, Split, Vote, Voter
 from quiz.selectors import round_images_select
+from quiz.sql import prepared_cursor
 
 pytestmark = pytest.mark.django_db
 

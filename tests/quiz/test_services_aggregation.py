@@ -12,7 +12,8 @@ from factories import make_image
 from quiz.apps import REAGGREGATE_SCHEDULE_NAME, ensure_reaggregate_schedule
 from quiz.models import CrowdAggregation, Image, Label, LabelSource, Split, Voter
 from quiz.rounds import round_token_make
-from quiz.services import crowd_labels_reaggregate, vote_cast, vote_set
+from quiz.services.relabel import crowd_labels_reaggregate
+from quiz.services.votes import vote_cast, vote_set
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +159,7 @@ def test_reaggregation_writes_nothing_when_nothing_changed(weighted):
 
 
 def test_reaggregation_leaves_an_image_voted_on_meanwhile_to_the_vote_path(weighted):
-    from quiz.services import _crowd_labels_write
+    from quiz.services.relabel import _crowd_labels_write
 
     image = make_image(label=None)
     for _ in range(3):

@@ -8,7 +8,7 @@ from PIL import Image as PILImage
 from factories import jpeg_bytes
 from quiz.imaging import make_thumbnail
 from quiz.models import Image, Split
-from quiz.services import image_import, image_thumbnail_set
+from quiz.services.images import image_import, image_thumbnail_set
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from factories import make_image
 from quiz.errors import AlreadyVoted, RoundExpired, RoundInvalid, RoundNotYours
 from quiz.models import Image, Label, Vote, Voter
 from quiz.rounds import round_token_make
-from quiz.services import vote_cast
+from quiz.services.votes import vote_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,7 @@ def test_it_gives_a_crowd_label_to_the_majority_at_the_threshold(settings):
 
 
 def test_it_snapshots_the_voters_expertise_on_each_vote(images):
-    from quiz.services import voter_set_expertise
+    from quiz.services.votes import voter_set_expertise
 
     key = uuid.uuid4()
     voter_set_expertise(voter_key=key, expertise="professional")
@@ -105,7 +105,7 @@ def test_it_keeps_the_daily_tally_equal_to_the_vote_rows(images):
     from django.db.models import Sum
 
     from quiz.models import VoteTally
-    from quiz.services import vote_set
+    from quiz.services.votes import vote_set
 
     for _ in range(3):
         key = uuid.uuid4()
@@ -120,7 +120,7 @@ def test_it_keeps_the_daily_tally_equal_to_the_vote_rows(images):
 
 
 def test_it_refuses_a_round_overlapping_an_earlier_vote_and_changes_nothing(images):
-    from quiz.services import vote_set
+    from quiz.services.votes import vote_set
 
     key = uuid.uuid4()
     vote_set(voter_key=key, image_id=images[2].id, corrosion=True)

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from quiz.imaging import read_and_prepare
 from quiz.models import Label, Split
-from quiz.services import image_import
+from quiz.services.images import image_import
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 

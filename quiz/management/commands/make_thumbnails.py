@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from quiz.imaging import thumbnail_or_error
 from quiz.models import Image
-from quiz.services import image_thumbnail_set
+from quiz.services.images import image_thumbnail_set
 
 
 class Command(BaseCommand):

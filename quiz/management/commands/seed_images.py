@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from quiz.demo_images import make_demo_image
 from quiz.models import Image, Label, Split
-from quiz.services import image_import
+from quiz.services.images import image_import
 
 DEMO_COUNTS = {Split.TRAIN: 24, Split.VALIDATION: 8}
 

@@ -1,0 +1,1 @@
+"""Writes of the quiz and the image pool, one module per job: votes, images, relabel."""
