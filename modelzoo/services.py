@@ -145,7 +145,7 @@ def _training_run_fail(run_id: int, reason: str) -> None:
 
 def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
     from modelzoo.ml.export import check_onnx_parity, export_onnx
-    from modelzoo.ml.training import model_from_result, save_checkpoint
+    from modelzoo.ml.trainer import model_from_result, save_checkpoint
 
     if settings.QUIZ_AGGREGATION == "weighted":
         crowd_labels_reaggregate()  # train on labels from every vote so far, not only the live estimates
@@ -189,7 +189,8 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
 
 def _fit(data, config, on_epoch):
     """The trained result and {image id: label} of the photos the model labelled itself (self-training)."""
-    from modelzoo.ml.training import self_train, train
+    from modelzoo.ml.self_training import self_train
+    from modelzoo.ml.trainer import train
 
     confidence = settings.TRAIN_PSEUDO_LABEL_CONFIDENCE
     unlabelled = training_images_unlabelled() if confidence else []
@@ -211,7 +212,7 @@ def _fit(data, config, on_epoch):
 
 
 def _training_config(overrides: dict, *, progress: bool):
-    from modelzoo.ml.training import TrainConfig
+    from modelzoo.ml.trainer import TrainConfig
 
     unknown = set(overrides) - set(TrainConfig.__dataclass_fields__)
     if unknown:

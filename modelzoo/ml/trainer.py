@@ -1,0 +1,568 @@
+"""Training loop for CorrosionNet, shaped like torchvision's references/classification.
+
+``train()`` is the entry point the Django side calls; it wires up ``data.build_cache()`` ->
+per epoch ``train_one_epoch()`` + ``evaluate()``. Images in and augmentation are in ``data.py``,
+teacher–student self-training in ``self_training.py``.
+
+Speed on a 2-core CPU is the main constraint: every image is decoded once, before the first epoch.
+
+Randomness comes from generators made for the run, seeded by ``TrainConfig.seed``, never from the
+process-wide ones (``random``, numpy's, torch's): with Celery tasks run eagerly, training runs inside
+the web process, where those generators also pick quiz rounds and tally shards.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from modelzoo.ml import preprocessing
+from modelzoo.ml.data import (
+    CLASS_NAMES,
+    CORROSION_LABEL,
+    Item,
+    Normaliser,
+    augment_batch,
+    available_cores,
+    build_cache,
+    centre_crop,
+)
+from modelzoo.ml.network import CorrosionNet
+
+
+@dataclass
+class TrainConfig:
+    # The paper's Adam learning rate. On the 2,798-photo set and two CPU cores (bench/README.md) it
+    # reaches 0.858 in 18 epochs (about 6 minutes); lr=2e-3 reaches 0.890 in the same time, for
+    # deployments that prefer accuracy to faithfulness (TRAINING_CONFIG='{"lr": 0.002}').
+    epochs: int = 18
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    scheduler: str = "cosine"  # "cosine" (per step, after warm-up) | "plateau" | "constant"
+    warmup_epochs: float = 1.0
+    width: int = 16
+    input_size: int = preprocessing.INPUT_SIZE
+    seed: int = 0
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    num_threads: int = 0  # 0 = every core the process may use
+    augment: bool = True
+    class_weighting: bool = True
+    label_smoothing: float = 0.1
+    ema_decay: float = 0.0  # 0 = off; else validate and keep an exponential moving average of the weights
+    drop_noisy: float = 0.0  # fraction of corrosion-labelled images ignored as probably mislabelled (see select_kept)
+    drop_after: float = 0.3  # ... from this fraction of the epochs on, once the model has fitted the clean labels
+    amp: bool = True  # bfloat16 autocast, CUDA only; CPU always trains in float32
+    channels_last: bool = True
+    decode_workers: int = 0  # 0 = one thread per core; Pillow releases the GIL while decoding
+    eval_batch_size: int = 128
+    progress: bool = True
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, float]]
+    best_epoch: int
+    epochs: int
+    val_accuracy: float
+    val_loss: float
+    precision: dict[str, float]
+    recall: dict[str, float]
+    confusion: list[list[int]]  # rows: true class, columns: predicted, order CLASS_NAMES
+    device: str
+    wall_seconds: float
+    cache_seconds: float
+    n_train: int
+    n_val: int
+    config: dict[str, Any]
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the weights, JSON-serialisable (for storing on a training run)."""
+        data = asdict(self)
+        del data["state_dict"]
+        return data
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {name!r}")
+    return torch.device(name)
+
+
+def build_model(config: TrainConfig, *, generator: torch.Generator | None = None) -> CorrosionNet:
+    """The network with initial weights drawn from `generator` (by default one seeded with `config.seed`)."""
+    with torch.device("meta"):
+        model = CorrosionNet(width=config.width)  # shapes only: nothing is drawn from torch's global generator
+    model.to_empty(device="cpu")
+    _initialise(model, generator or torch.Generator().manual_seed(config.seed))
+    return model
+
+
+def _initialise(model: CorrosionNet, generator: torch.Generator) -> None:
+    """The draws, in their order, that building the network after ``torch.manual_seed(seed)`` made.
+
+    Each layer's default initialisation first, then CorrosionNet's own: the first set is overwritten, but
+    drawing it keeps the weights a seed gives, and so every published figure, what they were.
+    """
+    for layer in model.modules():
+        if isinstance(layer, nn.Conv2d | nn.Linear):
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            if layer.bias is not None:
+                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(layer.weight)
+                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+    model.reset_parameters(generator=generator)
+
+
+def class_weights(labels: torch.Tensor) -> torch.Tensor:
+    """Inverse-frequency weights so the 3:4 imbalance does not bias the loss."""
+    counts = torch.bincount(labels, minlength=len(CLASS_NAMES)).float()
+    weights = labels.numel() / (len(CLASS_NAMES) * counts.clamp(min=1))
+    return weights
+
+
+class WarmupCosine:
+    """LR factor per optimiser step: linear warm-up, then cosine decay to zero.
+
+    A class rather than a lambda so the scheduler's state_dict stays picklable.
+    """
+
+    def __init__(self, warmup_steps: int, total_steps: int):
+        self.warmup_steps = warmup_steps
+        self.total_steps = max(total_steps, 1)
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        progress = (step - self.warmup_steps) / max(self.total_steps - self.warmup_steps, 1)
+        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
+    if config.scheduler == "cosine":
+        warmup = round(config.warmup_epochs * steps_per_epoch)
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupCosine(warmup, config.epochs * steps_per_epoch))
+    if config.scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.3, patience=1)
+    if config.scheduler == "constant":
+        return None
+    raise ValueError(f"unknown scheduler {config.scheduler!r}")
+
+
+class WeightAverage:
+    """Exponential moving average of the weights and batch-norm statistics.
+
+    Validation with noisy labels and a high learning rate swings from epoch to
+    epoch; the average is a smoother model to validate and keep.
+    """
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = decay
+        self.updates = 0
+        self.module = copy.deepcopy(model).eval()
+        for parameter in self.module.parameters():
+            parameter.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        # Ramp the decay up so the random initial weights are forgotten quickly.
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for ours, theirs in zip(self.module.state_dict().values(), model.state_dict().values(), strict=True):
+            if ours.dtype.is_floating_point:
+                ours.lerp_(theirs, 1 - decay)
+            else:
+                ours.copy_(theirs)
+
+
+@dataclass
+class RunState:
+    """What one training run updates step by step, so the per-epoch functions stay short."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    class_weight: torch.Tensor  # (2,) on the device; ones when class weighting is off
+    images: torch.Tensor  # uint8 cache (N, 3, S, S)
+    labels: torch.Tensor  # (N,)
+    generator: torch.Generator
+    normalise: Normaliser
+    average: WeightAverage | None = None
+    sample_loss: torch.Tensor | None = None  # (N,) running plain cross-entropy per training image
+    keep: torch.Tensor | None = None  # (N,) bool, False for images ignored as probably mislabelled
+
+    def __post_init__(self):
+        if self.sample_loss is None:
+            self.sample_loss = torch.full((len(self.labels),), float("nan"))
+        if self.keep is None:
+            self.keep = torch.ones(len(self.labels), dtype=torch.bool)
+
+
+def train_one_epoch(state: RunState, config: TrainConfig, device: torch.device, progress=None) -> dict[str, float]:
+    state.model.train()
+    order = torch.randperm(len(state.labels), generator=state.generator)
+    total_loss, correct, seen = 0.0, 0, 0
+    for start in range(0, len(order), config.batch_size):
+        index = order[start : start + config.batch_size]
+        if len(index) < 2 and seen:
+            continue  # a lone leftover image would make batch norm statistics meaningless
+        batch, target = _training_batch(state, index, config, device)
+        with _autocast(device, config):
+            logits = state.model(batch)
+            loss = _masked_loss(state, index, logits, target, config)
+        state.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        state.optimizer.step()
+        if state.average is not None:
+            state.average.update(state.model)
+        if isinstance(state.scheduler, torch.optim.lr_scheduler.LambdaLR):
+            state.scheduler.step()
+        _record_sample_loss(state, index, logits, target)
+        total_loss += loss.item() * len(index)
+        correct += (logits.argmax(1) == target).sum().item()
+        seen += len(index)
+        if progress is not None:
+            progress.update(1)
+    return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1)}
+
+
+def _training_batch(state: RunState, index: torch.Tensor, config: TrainConfig, device: torch.device):
+    batch = state.images[index].to(device, non_blocking=True)
+    target = state.labels[index].to(device, non_blocking=True)
+    if config.augment:
+        batch = augment_batch(batch, config.input_size, state.generator)
+    else:
+        batch = centre_crop(batch, config.input_size).float()
+    batch = state.normalise(batch)
+    if config.channels_last:
+        batch = batch.contiguous(memory_format=torch.channels_last)
+    return batch, target
+
+
+def _masked_loss(state: RunState, index, logits, target, config: TrainConfig) -> torch.Tensor:
+    """Class-weighted, label-smoothed cross-entropy over the images not set aside as mislabelled."""
+    per_image = F.cross_entropy(
+        logits.float(), target, weight=state.class_weight, label_smoothing=config.label_smoothing, reduction="none"
+    )
+    keep = state.keep[index].to(per_image.device, non_blocking=True).float()
+    # Same normalisation as CrossEntropyLoss(weight=...)'s mean, restricted to kept images.
+    return (per_image * keep).sum() / (state.class_weight[target] * keep).sum().clamp(min=1e-6)
+
+
+@torch.no_grad()
+def _record_sample_loss(state: RunState, index, logits, target) -> None:
+    loss = F.cross_entropy(logits.detach().float(), target, reduction="none").cpu()
+    previous = state.sample_loss[index]
+    # Averaged over epochs: one augmented view's loss is too noisy to judge a label by.
+    state.sample_loss[index] = torch.where(torch.isnan(previous), loss, 0.5 * previous + 0.5 * loss)
+
+
+def select_kept(sample_loss: torch.Tensor, labels: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Ignore the ``fraction`` of corrosion-labelled images the model finds least believable.
+
+    Small-loss selection: networks fit clean labels before noisy ones, so the
+    highest running losses after a few epochs are mostly wrong labels. Only the
+    corrosion class is filtered: its crowd labels are the noisy ones (red
+    paint, copper, hot steel), while the hardest no-corrosion images are the
+    valuable look-alikes the model must learn. Off by default: on the real
+    set it did not raise validation accuracy (bench/README.md).
+    """
+    keep = torch.ones_like(labels, dtype=torch.bool)
+    candidates = labels == CORROSION_LABEL
+    count = int(fraction * candidates.sum().item())
+    if count:
+        scores = torch.nan_to_num(sample_loss, nan=0.0).masked_fill(~candidates, -1.0)
+        keep[scores.topk(count).indices] = False
+    return keep
+
+
+@torch.inference_mode()
+def evaluate(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    config: TrainConfig,
+    device: torch.device,
+    normalise: Normaliser,
+) -> dict[str, Any]:
+    """Validation transform (centre crop) only; plain cross-entropy so losses compare across configs."""
+    total_loss = 0.0
+    predictions = []
+    for start, logits in _logits_in_batches(model, images, config=config, device=device, normalise=normalise):
+        target = labels[start : start + config.eval_batch_size].to(device)
+        total_loss += F.cross_entropy(logits.float(), target, reduction="sum").item()
+        predictions.append(logits.argmax(1).cpu())
+    predicted = torch.cat(predictions) if predictions else torch.zeros(0, dtype=torch.int64)
+    return {"val_loss": total_loss / max(len(labels), 1), **classification_metrics(labels, predicted)}
+
+
+def _logits_in_batches(model, images: torch.Tensor, *, config: TrainConfig, device: torch.device, normalise):
+    """(start index, logits) per batch of cached images, through the validation transform (centre crop)."""
+    model.eval()
+    for start in range(0, len(images), config.eval_batch_size):
+        batch = normalise(centre_crop(images[start : start + config.eval_batch_size].to(device), config.input_size))
+        if config.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, config):
+            yield start, model(batch)
+
+
+def classification_metrics(labels: torch.Tensor, predicted: torch.Tensor) -> dict[str, Any]:
+    confusion = torch.zeros(len(CLASS_NAMES), len(CLASS_NAMES), dtype=torch.int64)
+    for true_class, predicted_class in zip(labels.tolist(), predicted.tolist()):
+        confusion[true_class, predicted_class] += 1
+    precision, recall = {}, {}
+    for index, name in enumerate(CLASS_NAMES):
+        true_positive = confusion[index, index].item()
+        precision[name] = true_positive / max(confusion[:, index].sum().item(), 1)
+        recall[name] = true_positive / max(confusion[index, :].sum().item(), 1)
+    accuracy = confusion.diagonal().sum().item() / max(len(labels), 1)
+    return {"val_acc": accuracy, "precision": precision, "recall": recall, "confusion": confusion.tolist()}
+
+
+def _loss_weights(labels: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    return class_weights(labels) if config.class_weighting else torch.ones(len(CLASS_NAMES))
+
+
+def _autocast(device: torch.device, config: TrainConfig):
+    # bfloat16 needs no loss scaling. CPU stays float32 so its results do not
+    # depend on whether the processor has bfloat16 units.
+    enabled = config.amp and device.type == "cuda"
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def _cpu_copy(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {key: value.detach().to("cpu", copy=True).contiguous() for key, value in state_dict.items()}
+
+
+def train(
+    train_items: Sequence[Item],
+    val_items: Sequence[Item],
+    config: TrainConfig | None = None,
+    *,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+) -> TrainResult:
+    """Train from scratch and return the weights of the best validation epoch with its metrics.
+
+    ``on_epoch`` receives each epoch's metrics (JSON-serialisable dict) as soon as
+    that epoch is validated; ``checkpoint_path``, if given, is overwritten with
+    the latest epoch's full training state.
+    """
+    config = config or TrainConfig()
+    if not train_items or not val_items:
+        raise ValueError("training needs at least one training and one validation image")
+    started = time.perf_counter()
+    device = resolve_device(config.device)
+    with _torch_threads(config):
+        cached = _cache_splits(train_items, val_items, config, device)
+        run = RunSetup(config, device, started, time.perf_counter() - started, on_epoch, checkpoint_path)
+        return _train(cached, run)
+
+
+@contextmanager
+def _torch_threads(config: TrainConfig):
+    """Torch's thread count as the configuration asks, restored afterwards (the caller's process goes on)."""
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.num_threads or available_cores())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+@dataclass(frozen=True)
+class CachedSplits:
+    """The decoded training and validation images (uint8 base squares) with their labels."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """What one call of ``train()`` works with besides the images: settings, device, clock and callbacks."""
+
+    config: TrainConfig
+    device: torch.device
+    started: float  # time.perf_counter() when train() was called
+    cache_seconds: float
+    on_epoch: Callable[[dict[str, Any]], None] | None = None
+    checkpoint_path: str | os.PathLike | None = None
+
+
+def _cache_splits(train_items, val_items, config: TrainConfig, device: torch.device) -> CachedSplits:
+    train_images, train_labels = build_cache(train_items, config.input_size, config.decode_workers)
+    val_images, val_labels = build_cache(val_items, config.input_size, config.decode_workers)
+    if device.type == "cuda":
+        # The whole cache fits on any GPU; it saves a host-to-device copy per step.
+        train_images, val_images = train_images.to(device), val_images.to(device)
+    return CachedSplits(train_images, train_labels, val_images, val_labels)
+
+
+def _run_state(cached: CachedSplits, config: TrainConfig, device: torch.device) -> RunState:
+    # Two generators from one seed, as the weights and the shuffling always were: the seed gives the run it gave.
+    model = build_model(config, generator=torch.Generator().manual_seed(config.seed)).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(cached.train_labels) / config.batch_size)
+    return RunState(
+        model=model,
+        optimizer=optimizer,
+        scheduler=build_scheduler(optimizer, config, steps_per_epoch),
+        class_weight=_loss_weights(cached.train_labels, config).to(device),
+        images=cached.train_images,
+        labels=cached.train_labels,
+        generator=torch.Generator().manual_seed(config.seed),
+        normalise=Normaliser(device),
+        average=WeightAverage(model, config.ema_decay) if config.ema_decay else None,
+    )
+
+
+def _train(cached: CachedSplits, run: RunSetup) -> TrainResult:
+    config, device = run.config, run.device
+    if device.type == "cuda":
+        # Fastest kernels over bit-exact reruns on GPU; CPU runs stay reproducible.
+        torch.backends.cudnn.benchmark = True
+    state = _run_state(cached, config, device)
+    validated = state.average.module if state.average is not None else state.model
+    drop_from = max(2, math.ceil(config.drop_after * config.epochs) + 1)
+    steps_per_epoch = math.ceil(len(cached.train_labels) / config.batch_size)
+
+    history: list[dict[str, float]] = []
+    best: dict[str, Any] | None = None
+    best_state: dict[str, torch.Tensor] = {}
+    with tqdm(total=config.epochs * steps_per_epoch, disable=not config.progress, desc="train", unit="step") as bar:
+        for epoch in range(1, config.epochs + 1):
+            epoch_started = time.perf_counter()
+            if config.drop_noisy and epoch >= drop_from:
+                state.keep = select_kept(state.sample_loss, cached.train_labels, config.drop_noisy)
+            metrics = train_one_epoch(state, config, device, bar)
+            lr = state.optimizer.param_groups[0]["lr"]  # where the schedule stands at the end of the epoch
+            val = evaluate(
+                validated, cached.val_images, cached.val_labels, config=config, device=device, normalise=state.normalise
+            )
+            if isinstance(state.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                state.scheduler.step(val["val_loss"])
+            if best is None or (val["val_acc"], -val["val_loss"]) > (best["val_acc"], -best["val_loss"]):
+                best = {"epoch": epoch, **val}
+                best_state = _cpu_copy(validated.state_dict())
+            row = {
+                "epoch": epoch,
+                "epochs": config.epochs,
+                **metrics,
+                "val_loss": val["val_loss"],
+                "val_acc": val["val_acc"],
+                "lr": lr,
+                "seconds": time.perf_counter() - epoch_started,
+                "best_epoch": best["epoch"],
+                "ignored": int((~state.keep).sum().item()),
+            }
+            history.append(row)
+            bar.set_postfix(epoch=epoch, loss=f"{row['train_loss']:.3f}", val_acc=f"{row['val_acc']:.3f}")
+            _epoch_done(run, state, row)
+    return _result(run, cached, history, best, best_state)
+
+
+def _epoch_done(run: RunSetup, state: RunState, row: dict[str, Any]) -> None:
+    if run.checkpoint_path is not None:
+        save_checkpoint(
+            run.checkpoint_path,
+            state.model,
+            optimizer=state.optimizer,
+            scheduler=state.scheduler,
+            epoch=row["epoch"],
+            config=run.config,
+        )
+    if run.on_epoch is not None:
+        run.on_epoch(dict(row))
+
+
+def _result(run: RunSetup, cached: CachedSplits, history, best: dict[str, Any], best_state) -> TrainResult:
+    return TrainResult(
+        history=history,
+        best_epoch=best["epoch"],
+        epochs=run.config.epochs,
+        val_accuracy=best["val_acc"],
+        val_loss=best["val_loss"],
+        precision=best["precision"],
+        recall=best["recall"],
+        confusion=best["confusion"],
+        device=str(run.device),
+        wall_seconds=time.perf_counter() - run.started,
+        cache_seconds=run.cache_seconds,
+        n_train=len(cached.train_labels),
+        n_val=len(cached.val_labels),
+        config=asdict(run.config),
+        state_dict=best_state,
+    )
+
+
+def save_checkpoint(
+    path, model: nn.Module, *, optimizer=None, scheduler=None, epoch: int = 0, config: TrainConfig | None = None
+) -> None:
+    torch.save(
+        {
+            "model": _cpu_copy(model.state_dict()),
+            "optimizer": optimizer.state_dict() if optimizer is not None else None,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "epoch": epoch,
+            "config": asdict(config or TrainConfig()),
+        },
+        path,
+    )
+
+
+def load_checkpoint(path, *, optimizer=None, scheduler=None, map_location="cpu") -> tuple[CorrosionNet, dict[str, Any]]:
+    """Rebuild the model from the checkpoint's own config; optionally restore optimizer/scheduler state."""
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    model = build_model(TrainConfig.from_dict(checkpoint["config"]))
+    model.load_state_dict(checkpoint["model"])
+    if optimizer is not None and checkpoint.get("optimizer") is not None:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    if scheduler is not None and checkpoint.get("scheduler") is not None:
+        scheduler.load_state_dict(checkpoint["scheduler"])
+    return model, checkpoint
+
+
+def model_from_result(result: TrainResult) -> CorrosionNet:
+    """The best epoch's model, on CPU in eval mode (ready for export)."""
+    model = build_model(TrainConfig.from_dict(result.config))
+    model.load_state_dict(copy.deepcopy(result.state_dict))
+    return model.eval()
+
+
+def predict_probabilities(model: nn.Module, items: Sequence[Item], config: TrainConfig) -> torch.Tensor:
+    """P(corrosion) per item through the validation transform, the view serving has of a photo."""
+    if not items:
+        return torch.zeros(0)
+    device = resolve_device(config.device)
+    with _torch_threads(config), torch.inference_mode():
+        images, _ = build_cache(items, config.input_size, config.decode_workers)
+        batches = _logits_in_batches(
+            model.to(device), images, config=config, device=device, normalise=Normaliser(device)
+        )
+        return torch.cat([torch.softmax(logits.float(), dim=1)[:, CORROSION_LABEL].cpu() for _, logits in batches])
