@@ -311,13 +311,7 @@ def model_version_promote(*, version_id: int, force: bool = False) -> bool:
         and version.val_accuracy < active.val_accuracy - settings.MODEL_PROMOTION_TOLERANCE
     ):
         return False
-    if active is not None:
-        active.status = ModelVersion.Status.RETIRED
-        active.save(update_fields=["status"])
-    version.status = ModelVersion.Status.ACTIVE
-    version.activated_at = timezone.now()
-    version.save(update_fields=["status", "activated_at"])
-    _model_scores_refresh_on_commit(version)
+    _activate(version, replacing=active, replaced_status=ModelVersion.Status.RETIRED)
     return True
 
 
@@ -335,13 +329,19 @@ def model_version_rollback() -> ModelVersion:
     )
     if previous is None:
         raise NothingToRollBackTo(f"v{active.version} is the only version that has been active.")
-    active.status = ModelVersion.Status.CANDIDATE
-    active.save(update_fields=["status"])
-    previous.status = ModelVersion.Status.ACTIVE
-    previous.activated_at = timezone.now()
-    previous.save(update_fields=["status", "activated_at"])
-    _model_scores_refresh_on_commit(previous)
+    _activate(previous, replacing=active, replaced_status=ModelVersion.Status.CANDIDATE)
     return previous
+
+
+def _activate(version: ModelVersion, *, replacing: ModelVersion | None, replaced_status: str) -> None:
+    """Put `version` in service and the one it replaces (locked by the caller) out of it, as `replaced_status`."""
+    if replacing is not None:
+        replacing.status = replaced_status
+        replacing.save(update_fields=["status"])
+    version.status = ModelVersion.Status.ACTIVE
+    version.activated_at = timezone.now()
+    version.save(update_fields=["status", "activated_at"])
+    _model_scores_refresh_on_commit(version)
 
 
 def _model_scores_refresh_on_commit(version: ModelVersion) -> None:
