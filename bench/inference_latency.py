@@ -24,18 +24,18 @@ sys.path.insert(0, REPO)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from modelzoo.ml import export, preprocessing, serving, training  # noqa: E402
+from modelzoo.ml import data, export, preprocessing, serving, trainer  # noqa: E402
 from modelzoo.ml.network import count_flops, count_parameters  # noqa: E402
 
 
 def sample_inputs(data_dir: str, input_size: int, count: int = 16) -> np.ndarray:
     split = os.path.join(data_dir, "validation")
     if os.path.isdir(split):
-        images = [preprocessing.load_rgb(path) for path, _ in training.image_folder_items(split)[::20][:count]]
+        images = [preprocessing.load_rgb(path) for path, _ in data.image_folder_items(split)[::20][:count]]
     else:
         from quiz.demo_images import make_demo_image
 
-        images = [make_demo_image(training.CLASS_NAMES[i % 2], seed=i, size=(480, 320)) for i in range(count)]
+        images = [make_demo_image(data.CLASS_NAMES[i % 2], seed=i, size=(480, 320)) for i in range(count)]
     return preprocessing.to_model_batch(images, input_size)
 
 
@@ -78,9 +78,9 @@ def matmul_gflops(threads: int, size: int = 4096, repeats: int = 5) -> tuple[flo
 
 
 def main(args: argparse.Namespace) -> None:
-    config = training.TrainConfig()
+    config = trainer.TrainConfig()
     torch.manual_seed(0)
-    model = training.build_model(config).eval()
+    model = trainer.build_model(config).eval()
     onnx_path = export.export_onnx(model, os.path.join(tempfile.mkdtemp(), "model.onnx"), config.input_size)
     inputs = sample_inputs(args.data, config.input_size)
 
@@ -108,7 +108,7 @@ def main(args: argparse.Namespace) -> None:
         f"{flops / 1e9:.3f} GFLOP per image (forward, convs + head)"
     )
     print(
-        f"machine: {training.available_cores()} cores, {args.threads} threads, float32 matmul {gflops:.0f} GFLOP/s "
+        f"machine: {data.available_cores()} cores, {args.threads} threads, float32 matmul {gflops:.0f} GFLOP/s "
         f"({how}), onnxruntime {serving.ort.__version__}, torch {torch.__version__}"
     )
     print(f"batch 1, {args.warmup} warm-up + {args.runs} timed runs, outputs logits + cam\n")

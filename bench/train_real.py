@@ -19,12 +19,12 @@ from dataclasses import fields
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from modelzoo.ml import export, preprocessing, training  # noqa: E402
+from modelzoo.ml import data, export, preprocessing, trainer  # noqa: E402
 
 
 def parse_overrides(pairs: list[str]) -> dict:
-    types = {f.name: f.type for f in fields(training.TrainConfig)}
-    defaults = training.TrainConfig()
+    types = {f.name: f.type for f in fields(trainer.TrainConfig)}
+    defaults = trainer.TrainConfig()
     values = {}
     for pair in pairs:
         key, _, raw = pair.partition("=")
@@ -36,16 +36,16 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 
 def main(args: argparse.Namespace) -> None:
-    train_items = training.image_folder_items(os.path.join(args.data, "train"))
-    val_items = training.image_folder_items(os.path.join(args.data, "validation"))
-    config = training.TrainConfig(**parse_overrides(args.set))
+    train_items = data.image_folder_items(os.path.join(args.data, "train"))
+    val_items = data.image_folder_items(os.path.join(args.data, "validation"))
+    config = trainer.TrainConfig(**parse_overrides(args.set))
     config.progress = not args.quiet
 
     def show(row: dict) -> None:
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
 
-    result = training.train(train_items, val_items, config, on_epoch=show)
-    model = training.model_from_result(result)
+    result = trainer.train(train_items, val_items, config, on_epoch=show)
+    model = trainer.model_from_result(result)
     onnx_path = args.onnx or os.path.join(tempfile.mkdtemp(), "corrosion_net.onnx")
     export.export_onnx(model, onnx_path, config.input_size)
     val_batch = preprocessing.to_model_batch(
@@ -56,11 +56,11 @@ def main(args: argparse.Namespace) -> None:
     print(f"config            {json.dumps(result.config)}")
     print(f"train / val       {result.n_train} / {result.n_val} images")
     print(f"val accuracy      {result.val_accuracy:.4f}  (best epoch {result.best_epoch} / {result.epochs})")
-    for name in training.CLASS_NAMES:
+    for name in data.CLASS_NAMES:
         print(f"  {name:<14}  precision {result.precision[name]:.3f}  recall {result.recall[name]:.3f}")
-    print(f"confusion         {result.confusion}  (rows true, cols predicted: {', '.join(training.CLASS_NAMES)})")
+    print(f"confusion         {result.confusion}  (rows true, cols predicted: {', '.join(data.CLASS_NAMES)})")
     print(f"wall time         {result.wall_seconds:.1f} s  (decode cache {result.cache_seconds:.1f} s)")
-    print(f"device            {result.device}, {training.available_cores()} cores")
+    print(f"device            {result.device}, {data.available_cores()} cores")
     print(f"onnx              {onnx_path}  {os.path.getsize(onnx_path) / 1e6:.2f} MB  max |torch-ort| {parity:.2e}")
 
 

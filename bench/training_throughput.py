@@ -6,8 +6,8 @@ Both loops train the same network (default TrainConfig: width, input size,
 batch size, Adam, class-weighted cross-entropy) in the same process with the
 same thread count; only the input pipeline differs:
 
-- project: ``training.build_cache`` decodes each JPEG once (timed separately),
-  then ``training.train_one_epoch`` slices/augments uint8 tensors in batch;
+- project: ``data.build_cache`` decodes each JPEG once (timed separately),
+  then ``trainer.train_one_epoch`` slices/augments uint8 tensors in batch;
 - naive:   a ``torch.utils.data.Dataset`` that opens, decodes, resizes,
   random-crops, flips and normalises every image with PIL/numpy on every step.
 
@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
-from modelzoo.ml import preprocessing, training  # noqa: E402
+from modelzoo.ml import data, preprocessing, trainer  # noqa: E402
 
 
 class NaiveDataset(Dataset):
@@ -60,7 +60,7 @@ class NaiveDataset(Dataset):
 def load_items(data_dir: str, count: int) -> tuple[list, str]:
     split = os.path.join(data_dir, "train")
     if os.path.isdir(split):
-        items = training.image_folder_items(split)
+        items = data.image_folder_items(split)
         # Interleave classes so any prefix is balanced.
         items = items[:: max(1, len(items) // count)][:count]
         return items, f"real photos from {split}"
@@ -71,39 +71,39 @@ def load_items(data_dir: str, count: int) -> tuple[list, str]:
     for index in range(count):
         label = index % 2
         path = os.path.join(folder, f"{index}.jpg")
-        make_demo_image(training.CLASS_NAMES[label], seed=index, size=(480, 320)).save(path, quality=90)
+        make_demo_image(data.CLASS_NAMES[label], seed=index, size=(480, 320)).save(path, quality=90)
         items.append((path, label))
     return items, "generated 480x320 JPEGs (real set not found)"
 
 
 def fresh_model(config, device):
     torch.manual_seed(config.seed)
-    model = training.build_model(config).to(device)
+    model = trainer.build_model(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     return model, optimizer
 
 
 def time_project_loop(items, config, device, epochs: int) -> dict:
     started = time.perf_counter()
-    images, labels = training.build_cache(items, config.input_size, config.decode_workers)
+    images, labels = data.build_cache(items, config.input_size, config.decode_workers)
     cache_seconds = time.perf_counter() - started
     model, optimizer = fresh_model(config, device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    state = training.RunState(
+    state = trainer.RunState(
         model=model,
         optimizer=optimizer,
         scheduler=None,
-        class_weight=training.class_weights(labels).to(device),
+        class_weight=trainer.class_weights(labels).to(device),
         images=images,
         labels=labels,
         generator=torch.Generator().manual_seed(config.seed),
-        normalise=training.Normaliser(device),
+        normalise=data.Normaliser(device),
     )
-    training.train_one_epoch(state, config, device)  # warm-up: oneDNN picks kernels on the first passes
+    trainer.train_one_epoch(state, config, device)  # warm-up: oneDNN picks kernels on the first passes
     started = time.perf_counter()
     for _ in range(epochs):
-        training.train_one_epoch(state, config, device)
+        trainer.train_one_epoch(state, config, device)
     seconds = time.perf_counter() - started
     return {"images": epochs * len(labels), "seconds": seconds, "cache_seconds": cache_seconds}
 
@@ -111,7 +111,7 @@ def time_project_loop(items, config, device, epochs: int) -> dict:
 def time_naive_loop(items, config, device, epochs: int, workers: int) -> dict:
     model, optimizer = fresh_model(config, device)
     labels = torch.tensor([label for _, label in items])
-    criterion = nn.CrossEntropyLoss(weight=training.class_weights(labels), label_smoothing=config.label_smoothing)
+    criterion = nn.CrossEntropyLoss(weight=trainer.class_weights(labels), label_smoothing=config.label_smoothing)
     loader = DataLoader(
         NaiveDataset(items, config.input_size),
         batch_size=config.batch_size,
@@ -137,12 +137,12 @@ def time_naive_loop(items, config, device, epochs: int, workers: int) -> dict:
 
 def time_pipelines_only(items, config) -> tuple[float, float]:
     """Images/s of each input pipeline alone, producing normalised float batches."""
-    images, labels = training.build_cache(items, config.input_size, config.decode_workers)
+    images, labels = data.build_cache(items, config.input_size, config.decode_workers)
     generator = torch.Generator().manual_seed(0)
-    normalise = training.Normaliser(torch.device("cpu"))
+    normalise = data.Normaliser(torch.device("cpu"))
     started = time.perf_counter()
     for start in range(0, len(labels), config.batch_size):
-        normalise(training.augment_batch(images[start : start + config.batch_size], config.input_size, generator))
+        normalise(data.augment_batch(images[start : start + config.batch_size], config.input_size, generator))
     cached = len(labels) / (time.perf_counter() - started)
     dataset = NaiveDataset(items, config.input_size)
     started = time.perf_counter()
@@ -153,9 +153,9 @@ def time_pipelines_only(items, config) -> tuple[float, float]:
 
 
 def main(args: argparse.Namespace) -> None:
-    config = training.TrainConfig(progress=False)
-    device = training.resolve_device(config.device)
-    torch.set_num_threads(config.num_threads or training.available_cores())
+    config = trainer.TrainConfig(progress=False)
+    device = trainer.resolve_device(config.device)
+    torch.set_num_threads(config.num_threads or data.available_cores())
     items, source = load_items(args.data, args.images)
     print(
         f"{len(items)} {source}; model width {config.width}, input {config.input_size}px, batch {config.batch_size}, "

@@ -84,7 +84,7 @@ import os, tempfile, django
 django.setup()
 from django.utils import timezone
 from modelzoo.ml.export import export_onnx
-from modelzoo.ml.training import TrainConfig, build_model
+from modelzoo.ml.trainer import TrainConfig, build_model
 from modelzoo.models import TrainingRun
 from modelzoo.services import model_version_promote, model_version_register
 config = TrainConfig()

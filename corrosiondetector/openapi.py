@@ -1,8 +1,7 @@
 """Pieces of the OpenAPI schema (drf-spectacular) shared by the apps' API views.
 
-Every error the API answers with is JSON with a `detail` message; the project's own refusals add a
-machine-readable `code`. Field validation errors are the exception: DRF reports them as
-`{"field": ["message", …]}`, so a 400 is documented as an object that may carry either shape.
+Every error the API answers with is JSON with a `detail` message and a machine-readable `code`
+(corrosiondetector/errors.py); invalid input adds `errors`, every message by field name.
 """
 
 from __future__ import annotations
@@ -14,17 +13,13 @@ from rest_framework import serializers
 
 class ErrorOutput(serializers.Serializer):
     detail = serializers.CharField(help_text="what went wrong, safe to show to a person")
-    code = serializers.CharField(required=False, help_text="why, for programs: e.g. too_large, unsupported")
+    code = serializers.CharField(help_text="why, for programs: e.g. too_large, round_expired, invalid, throttled")
+    errors = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text='invalid input only: field name → list of messages ("non_field_errors" for the whole input)',
+    )
 
-
-# A 400 is either an ErrorOutput (malformed JSON or multipart, a refused file, a bad round token) or DRF's
-# per-field errors, keyed by field name; both are JSON objects.
-BAD_REQUEST_SCHEMA = {
-    "type": "object",
-    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
-    "additionalProperties": True,
-    "description": "`detail` (and `code`), or field name → list of messages.",
-}
 
 _DEFAULT_DESCRIPTIONS = {
     400: "Malformed request or invalid field values.",
@@ -50,7 +45,7 @@ def error_responses(*codes: int, **descriptions: str) -> dict[int, OpenApiRespon
     """Error responses for `codes`; `descriptions` override the default wording (keys like `e409`)."""
     return {
         code: OpenApiResponse(
-            BAD_REQUEST_SCHEMA if code == 400 else ErrorOutput,
+            ErrorOutput,
             description=descriptions.get(f"e{code}", _DEFAULT_DESCRIPTIONS[code]),
         )
         for code in codes

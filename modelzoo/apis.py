@@ -7,7 +7,6 @@ from rest_framework.views import APIView
 
 from corrosiondetector.media import private_file_response
 from corrosiondetector.openapi import error_responses
-from modelzoo.errors import ModelZooError
 from modelzoo.models import ModelVersion
 from modelzoo.permissions import CanTriggerTraining, CanViewModels
 from modelzoo.selectors import model_version_get
@@ -45,15 +44,12 @@ class RetrainApi(APIView):
         payload = RetrainInput(data=request.data)
         payload.is_valid(raise_exception=True)
         config = {"epochs": payload.validated_data["epochs"]} if "epochs" in payload.validated_data else {}
-        try:
-            run = training_run_request(
-                triggered_by=f"user:{request.user.get_username()}",
-                user=request.user,
-                config=config,
-                promote=payload.validated_data["promote"],
-            )
-        except ModelZooError as error:
-            return Response({"detail": error.message}, status=error.http_status)
+        run = training_run_request(
+            triggered_by=f"user:{request.user.get_username()}",
+            user=request.user,
+            config=config,
+            promote=payload.validated_data["promote"],
+        )
         return Response(TrainingRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -1,22 +1,27 @@
-class ModelZooError(Exception):
-    http_status = 400
+"""Domain errors of the model zoo, each with the HTTP status an API answers with."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+from corrosiondetector.errors import DomainError
+
+
+class ModelZooError(DomainError):
+    pass
 
 
 class TrainingAlreadyRunning(ModelZooError):
-    http_status = 409
+    status_code = 409
+    code = "training_already_running"
 
 
 class NoTrainingData(ModelZooError):
-    http_status = 409
+    status_code = 409
+    code = "no_training_data"
 
 
 class NoActiveModel(ModelZooError):
-    http_status = 409
+    status_code = 409
+    code = "no_active_model"
 
 
 class NothingToRollBackTo(ModelZooError):
-    http_status = 409
+    status_code = 409
+    code = "nothing_to_roll_back_to"

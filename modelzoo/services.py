@@ -145,7 +145,7 @@ def _training_run_fail(run_id: int, reason: str) -> None:
 
 def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
     from modelzoo.ml.export import check_onnx_parity, export_onnx
-    from modelzoo.ml.training import model_from_result, save_checkpoint
+    from modelzoo.ml.trainer import model_from_result, save_checkpoint
 
     if settings.QUIZ_AGGREGATION == "weighted":
         crowd_labels_reaggregate()  # train on labels from every vote so far, not only the live estimates
@@ -189,7 +189,8 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
 
 def _fit(data, config, on_epoch):
     """The trained result and {image id: label} of the photos the model labelled itself (self-training)."""
-    from modelzoo.ml.training import self_train, train
+    from modelzoo.ml.self_training import self_train
+    from modelzoo.ml.trainer import train
 
     confidence = settings.TRAIN_PSEUDO_LABEL_CONFIDENCE
     unlabelled = training_images_unlabelled() if confidence else []
@@ -211,7 +212,7 @@ def _fit(data, config, on_epoch):
 
 
 def _training_config(overrides: dict, *, progress: bool):
-    from modelzoo.ml.training import TrainConfig
+    from modelzoo.ml.trainer import TrainConfig
 
     unknown = set(overrides) - set(TrainConfig.__dataclass_fields__)
     if unknown:
@@ -306,13 +307,7 @@ def model_version_promote(*, version_id: int, force: bool = False) -> bool:
         and version.val_accuracy < active.val_accuracy - settings.MODEL_PROMOTION_TOLERANCE
     ):
         return False
-    if active is not None:
-        active.status = ModelVersion.Status.RETIRED
-        active.save(update_fields=["status"])
-    version.status = ModelVersion.Status.ACTIVE
-    version.activated_at = timezone.now()
-    version.save(update_fields=["status", "activated_at"])
-    _model_scores_refresh_on_commit(version)
+    _activate(version, replacing=active, replaced_status=ModelVersion.Status.RETIRED)
     return True
 
 
@@ -330,13 +325,19 @@ def model_version_rollback() -> ModelVersion:
     )
     if previous is None:
         raise NothingToRollBackTo(f"v{active.version} is the only version that has been active.")
-    active.status = ModelVersion.Status.CANDIDATE
-    active.save(update_fields=["status"])
-    previous.status = ModelVersion.Status.ACTIVE
-    previous.activated_at = timezone.now()
-    previous.save(update_fields=["status", "activated_at"])
-    _model_scores_refresh_on_commit(previous)
+    _activate(previous, replacing=active, replaced_status=ModelVersion.Status.CANDIDATE)
     return previous
+
+
+def _activate(version: ModelVersion, *, replacing: ModelVersion | None, replaced_status: str) -> None:
+    """Put `version` in service and the one it replaces (locked by the caller) out of it, as `replaced_status`."""
+    if replacing is not None:
+        replacing.status = replaced_status
+        replacing.save(update_fields=["status"])
+    version.status = ModelVersion.Status.ACTIVE
+    version.activated_at = timezone.now()
+    version.save(update_fields=["status", "activated_at"])
+    _model_scores_refresh_on_commit(version)
 
 
 def _model_scores_refresh_on_commit(version: ModelVersion) -> None:

@@ -15,7 +15,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from corrosiondetector.openapi import RETRY_AFTER, error_responses
-from quiz.errors import QuizError
 from quiz.identity import ip_hash, voter_key
 from quiz.models import Expertise
 from quiz.rounds import round_token_make
@@ -52,10 +51,6 @@ class PublicApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [QuizThrottle]
     content_negotiation_class = JsonFirstNegotiation
-
-
-def quiz_error_response(error: QuizError) -> Response:
-    return Response({"detail": error.message, "code": error.code}, status=error.http_status)
 
 
 class RoundImageOutput(serializers.Serializer):
@@ -122,15 +117,12 @@ class RoundApi(PublicApi):
     def post(self, request):
         payload = RoundSubmitInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            result = vote_cast(
-                voter_key=voter_key(request),
-                round_token=payload.validated_data["round"],
-                corrosion_ids=payload.validated_data["corrosion"],
-                ip_hash=ip_hash(request),
-            )
-        except QuizError as error:
-            return quiz_error_response(error)
+        result = vote_cast(
+            voter_key=voter_key(request),
+            round_token=payload.validated_data["round"],
+            corrosion_ids=payload.validated_data["corrosion"],
+            ip_hash=ip_hash(request),
+        )
         return Response(
             {"recorded": len(result.votes), "votes_cast": result.votes_cast}, status=status.HTTP_201_CREATED
         )

@@ -1,13 +1,10 @@
-"""Domain errors of the quiz, each with the HTTP status an API should answer with."""
+"""Domain errors of the quiz, each with the HTTP status an API answers with."""
+
+from corrosiondetector.errors import DomainError
 
 
-class QuizError(Exception):
-    http_status = 400
-    code = "invalid"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class QuizError(DomainError):
+    pass
 
 
 class RoundInvalid(QuizError):
@@ -19,10 +16,10 @@ class RoundExpired(QuizError):
 
 
 class RoundNotYours(QuizError):
-    http_status = 403
+    status_code = 403
     code = "round_not_yours"
 
 
 class AlreadyVoted(QuizError):
-    http_status = 409
+    status_code = 409
     code = "already_voted"

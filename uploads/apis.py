@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from corrosiondetector.openapi import RETRY_AFTER, ErrorOutput, error_responses
 from quiz.identity import ip_hash, voter_key
-from uploads.errors import UploadError
+from uploads.errors import UploadError, UploadTooLarge
 from uploads.models import Upload
 from uploads.serializers import CorrectionInput, UploadOutput
 from uploads.services import upload_correct, upload_create
@@ -33,29 +33,17 @@ NOT_FOUND = {
 }
 
 
-def error_response(error: UploadError) -> Response:
-    return Response({"detail": error.message, "code": error.code}, status=error.http_status)
-
-
 def read_uploaded_file(request) -> bytes:
     """The `image` field's bytes; refuses oversized bodies before reading them."""
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > settings.UPLOAD_MAX_BYTES + _MULTIPART_SLACK:
-        raise UploadError(
-            f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.",
-            http_status=413,
-            code="too_large",
-        )
+        raise UploadTooLarge()
     files = request.FILES.getlist("image")
     if len(files) != 1:
         raise UploadError("Send exactly one photo in the multipart field 'image'.", code="missing_image")
     uploaded = files[0]
     if uploaded.size > settings.UPLOAD_MAX_BYTES:
-        raise UploadError(
-            f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.",
-            http_status=413,
-            code="too_large",
-        )
+        raise UploadTooLarge()
     return uploaded.read()
 
 
@@ -89,10 +77,7 @@ class UploadCreateApi(PublicUploadApi):
         },
     )
     def post(self, request):
-        try:
-            upload = upload_create(data=read_uploaded_file(request), uploader_key=voter_key(request))
-        except UploadError as error:
-            return error_response(error)
+        upload = upload_create(data=read_uploaded_file(request), uploader_key=voter_key(request))
         body = UploadOutput(upload, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -120,13 +105,10 @@ class UploadCorrectionApi(PublicUploadApi):
         get_object_or_404(Upload, pk=upload_id)
         payload = CorrectionInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            upload = upload_correct(
-                upload_id=upload_id,
-                voter_key=voter_key(request),
-                corrosion=payload.validated_data["corrosion"],
-                ip_hash=ip_hash(request),
-            )
-        except UploadError as error:
-            return error_response(error)
+        upload = upload_correct(
+            upload_id=upload_id,
+            voter_key=voter_key(request),
+            corrosion=payload.validated_data["corrosion"],
+            ip_hash=ip_hash(request),
+        )
         return Response(UploadOutput(upload, context={"request": request}).data)

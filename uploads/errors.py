@@ -1,21 +1,26 @@
-class UploadError(Exception):
-    http_status = 400
-    code = "invalid"
+"""Domain errors of uploads, each with the HTTP status an API answers with."""
 
-    def __init__(self, message: str, *, http_status: int | None = None, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if http_status is not None:
-            self.http_status = http_status
-        if code is not None:
-            self.code = code
+from django.conf import settings
+
+from corrosiondetector.errors import DomainError
+
+
+class UploadError(DomainError):
+    pass
+
+
+def upload_max_megabytes() -> int:
+    return settings.UPLOAD_MAX_BYTES // (1024 * 1024)
 
 
 class UploadTooLarge(UploadError):
-    http_status = 413
+    status_code = 413
     code = "too_large"
+
+    def __init__(self):
+        super().__init__(f"The file is larger than {upload_max_megabytes()} MB.")
 
 
 class NotTheUploader(UploadError):
-    http_status = 403
+    status_code = 403
     code = "not_uploader"

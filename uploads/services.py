@@ -35,13 +35,13 @@ def upload_create(*, data: bytes, uploader_key: uuid.UUID) -> Upload:
     A refused photo leaves no row and no file behind.
     """
     if len(data) > settings.UPLOAD_MAX_BYTES:
-        raise UploadTooLarge(f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.")
+        raise UploadTooLarge()
     try:
         cleaned = clean_photo(data, max_pixels=settings.IMAGE_MAX_PIXELS, max_side=settings.UPLOAD_MAX_SIDE)
         # Made here, before any transaction is open: the quiz shows this, not the 1600 px photo.
         thumbnail = make_thumbnail(cleaned.data)
     except InvalidImage as error:
-        raise UploadError(str(error), http_status=_STATUS_FOR_INVALID.get(error.code, 400), code=error.code) from None
+        raise UploadError(str(error), status_code=_STATUS_FOR_INVALID.get(error.code, 400), code=error.code) from None
     return _upload_store(cleaned, thumbnail, uploader_key)
 
 

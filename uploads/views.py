@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from corrosiondetector.views import slow_down
 from quiz.identity import ip_hash, voter_key
-from uploads.errors import UploadError
+from uploads.errors import UploadError, UploadTooLarge, upload_max_megabytes
 from uploads.models import Upload
 from uploads.services import upload_correct, upload_create
 from uploads.throttles import upload_wait
@@ -18,7 +18,7 @@ from uploads.throttles import upload_wait
 
 @require_http_methods(["GET", "POST"])
 def upload_page(request: HttpRequest) -> HttpResponse:
-    context = {"max_megabytes": settings.UPLOAD_MAX_BYTES // (1024 * 1024)}
+    context = {"max_megabytes": upload_max_megabytes()}
     if request.method == "POST":
         wait = upload_wait(request)
         if wait:
@@ -28,10 +28,10 @@ def upload_page(request: HttpRequest) -> HttpResponse:
             if uploaded is None:
                 raise UploadError("Please choose a photo first.")
             if uploaded.size > settings.UPLOAD_MAX_BYTES:
-                raise UploadError(f"The file is larger than {context['max_megabytes']} MB.", http_status=413)
+                raise UploadTooLarge()
             upload = upload_create(data=uploaded.read(), uploader_key=voter_key(request))
         except UploadError as error:
-            return render(request, "uploads/upload.html", {**context, "error": error.message}, status=error.http_status)
+            return render(request, "uploads/upload.html", {**context, "error": error.message}, status=error.status_code)
         return redirect("uploads:result", upload_id=upload.id)
     return render(request, "uploads/upload.html", context)
 

@@ -206,6 +206,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every API error, the domain's and DRF's own, as {"detail", "code"}.
+    "EXCEPTION_HANDLER": "corrosiondetector.errors.api_exception_handler",
 }
 # OpenAPI 3 at /api/schema/; `manage.py spectacular --validate --fail-on-warn` is run by the tests.
 SPECTACULAR_SETTINGS = {

@@ -45,17 +45,16 @@ class CorrosionNet(nn.Module):
         self.feature_channels = in_channels
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         # Kaiming-uniform as in the paper: keeps activation variance stable
         # through the ReLU stack when training from scratch.
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.kaiming_uniform_(module.weight, nonlinearity="relu")
+                nn.init.kaiming_uniform_(module.weight, nonlinearity="relu", generator=generator)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
             elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
+                module.reset_parameters()  # weight 1, bias 0 and fresh running statistics
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Last feature maps, the input of the global average pool: (N, C, h, w)."""

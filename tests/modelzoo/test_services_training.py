@@ -140,7 +140,7 @@ def test_it_fails_runs_that_stopped_reporting(settings):
 
 
 def test_it_defaults_to_the_papers_optimiser_settings():
-    from modelzoo.ml.training import TrainConfig
+    from modelzoo.ml.trainer import TrainConfig
 
     config = TrainConfig()
     assert config.lr == 1e-4

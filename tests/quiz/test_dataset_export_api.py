@@ -93,7 +93,7 @@ def test_it_never_sends_excluded_images(staff):
 def test_it_refuses_bad_parameters_with_400(staff, query, field):
     response = staff.get(URL, query)
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
 
 
 def test_it_sends_the_zip_to_clients_that_ask_for_one(staff):

@@ -109,7 +109,7 @@ def test_it_refuses_bad_files_and_leaves_nothing(name, media_root):
     data, status = bad_files()[name]
     with pytest.raises(UploadError) as error:
         upload_create(data=data, uploader_key=uuid.uuid4())
-    assert error.value.http_status == status
+    assert error.value.status_code == status
     assert error.value.message
     assert not Upload.objects.exists() and not Image.objects.exists()
     assert stored_files(media_root) == []

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from modelzoo.ml import export, preprocessing, serving, training
+from modelzoo.ml import export, preprocessing, serving, trainer
 from quiz.demo_images import make_demo_image
 
 SIZE = 32
@@ -25,12 +25,12 @@ def trained_onnx(tmp_path_factory):
     """A tiny model trained on the synthetic photos, exported like the real one."""
     train = [(_jpeg("corrosion" if i % 2 else "no_corrosion", i), i % 2) for i in range(40)]
     val = [(_jpeg("corrosion" if i % 2 else "no_corrosion", 500 + i), i % 2) for i in range(12)]
-    config = training.TrainConfig(
+    config = trainer.TrainConfig(
         epochs=6, batch_size=8, width=4, input_size=SIZE, lr=3e-3, warmup_epochs=0.5, progress=False, seed=3
     )
-    result = training.train(train, val, config)
+    result = trainer.train(train, val, config)
     path = tmp_path_factory.mktemp("serving") / "model.onnx"
-    export.export_onnx(training.model_from_result(result), path, input_size=SIZE)
+    export.export_onnx(trainer.model_from_result(result), path, input_size=SIZE)
     return path
 
 
@@ -68,7 +68,7 @@ def test_it_accepts_pil_images_paths_and_empty_batches(trained_onnx, tmp_path):
 
 
 def test_it_returns_the_cam_at_feature_resolution(tmp_path):
-    model = training.build_model(training.TrainConfig(width=4)).eval()
+    model = trainer.build_model(trainer.TrainConfig(width=4)).eval()
     path = export.export_onnx(model, tmp_path / "m.onnx", input_size=96)
 
     (prediction,) = serving.OnnxClassifier(path).classify([_jpeg("corrosion", 2)])
@@ -80,7 +80,7 @@ def test_it_returns_the_cam_at_feature_resolution(tmp_path):
 
 def test_it_agrees_with_pytorch_probabilities(tmp_path):
     torch.manual_seed(1)
-    model = training.build_model(training.TrainConfig(width=4)).eval()
+    model = trainer.build_model(trainer.TrainConfig(width=4)).eval()
     path = export.export_onnx(model, tmp_path / "m.onnx", input_size=SIZE)
     image = _jpeg("corrosion", 3)
 

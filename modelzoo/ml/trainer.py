@@ -1,11 +1,14 @@
 """Training loop for CorrosionNet, shaped like torchvision's references/classification.
 
-``train()`` is the entry point the Django side calls; it wires up
-``build_cache()`` -> per epoch ``train_one_epoch()`` + ``evaluate()``.
+``train()`` is the entry point the Django side calls; it wires up ``data.build_cache()`` ->
+per epoch ``train_one_epoch()`` + ``evaluate()``. Images in and augmentation are in ``data.py``,
+teacher–student self-training in ``self_training.py``.
 
-Speed on a 2-core CPU is the main constraint. JPEG decoding and PIL resizing
-happen exactly once per image (``build_cache``); every step then only slices
-a uint8 tensor, so augmentation costs microseconds instead of milliseconds.
+Speed on a 2-core CPU is the main constraint: every image is decoded once, before the first epoch.
+
+Randomness comes from generators made for the run, seeded by ``TrainConfig.seed``, never from the
+process-wide ones (``random``, numpy's, torch's): with Celery tasks run eagerly, training runs inside
+the web process, where those generators also pick quiz rounds and tally shards.
 """
 
 from __future__ import annotations
@@ -13,28 +16,29 @@ from __future__ import annotations
 import copy
 import math
 import os
-import random
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
-from functools import partial
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from modelzoo.ml import preprocessing
+from modelzoo.ml.data import (
+    CLASS_NAMES,
+    CORROSION_LABEL,
+    Item,
+    Normaliser,
+    augment_batch,
+    available_cores,
+    build_cache,
+    centre_crop,
+)
 from modelzoo.ml.network import CorrosionNet
-
-CLASS_NAMES = ("no_corrosion", "corrosion")  # index = label int
-CORROSION_LABEL = 1
-
-Item = tuple[Any, int]  # (path, bytes or file object, label) with label 1 = corrosion, 0 = no corrosion
 
 
 @dataclass
@@ -96,24 +100,6 @@ class TrainResult:
         return data
 
 
-def image_folder_items(split_dir: str | os.PathLike) -> list[Item]:
-    """(path, label) for an ImageFolder split: ``<split_dir>/{corrosion,no_corrosion}/*.jpg``, sorted."""
-    items: list[Item] = []
-    for label, name in enumerate(CLASS_NAMES):
-        folder = os.path.join(split_dir, name)
-        for filename in sorted(os.listdir(folder)):
-            if filename.lower().endswith((".jpg", ".jpeg", ".png")):
-                items.append((os.path.join(folder, filename), label))
-    return items
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -122,70 +108,29 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed the global RNGs (weight init) and return the generator for shuffling/augmentation."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
+def build_model(config: TrainConfig, *, generator: torch.Generator | None = None) -> CorrosionNet:
+    """The network with initial weights drawn from `generator` (by default one seeded with `config.seed`)."""
+    with torch.device("meta"):
+        model = CorrosionNet(width=config.width)  # shapes only: nothing is drawn from torch's global generator
+    model.to_empty(device="cpu")
+    _initialise(model, generator or torch.Generator().manual_seed(config.seed))
+    return model
 
 
-def build_model(config: TrainConfig) -> CorrosionNet:
-    return CorrosionNet(width=config.width)
+def _initialise(model: CorrosionNet, generator: torch.Generator) -> None:
+    """The draws, in their order, that building the network after ``torch.manual_seed(seed)`` made.
 
-
-def build_cache(items: Sequence[Item], input_size: int, workers: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode every image once to its uint8 base square: (N, 3, S, S) and labels (N,)."""
-    sources = [src for src, _ in items]
-    labels = torch.tensor([int(label) for _, label in items], dtype=torch.int64)
-    side = preprocessing.base_size_for(input_size)
-    if not sources:
-        return torch.zeros((0, 3, side, side), dtype=torch.uint8), labels
-    load = partial(preprocessing.load_base_array, input_size=input_size)
-    workers = workers or available_cores()
-    # Threads rather than processes: Pillow releases the GIL while decoding and
-    # resizing, and a Celery prefork worker may not fork children of its own.
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        arrays = list(pool.map(load, sources))
-    return torch.from_numpy(np.stack(arrays)), labels
-
-
-class Normaliser:
-    """uint8 -> normalised float on the device, with preprocessing's exact constants."""
-
-    def __init__(self, device: torch.device):
-        scale, shift = preprocessing.normalisation_affine()
-        self.scale = torch.from_numpy(scale).to(device)
-        self.shift = torch.from_numpy(shift).to(device)
-
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return images.float() * self.scale - self.shift
-
-
-def centre_crop(images: torch.Tensor, size: int) -> torch.Tensor:
-    height, width = images.shape[-2:]
-    top, left = (height - size) // 2, (width - size) // 2
-    return images[..., top : top + size, left : left + size]
-
-
-def augment_batch(images: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
-    """Random crop, horizontal flip and light brightness/contrast jitter, all in batch.
-
-    Takes uint8 (B, 3, S, S) on the device and returns float (B, 3, size, size) in 0..255.
-    Random numbers come from a CPU generator so CPU and CUDA runs draw the same ones.
+    Each layer's default initialisation first, then CorrosionNet's own: the first set is overwritten, but
+    drawing it keeps the weights a seed gives, and so every published figure, what they were.
     """
-    batch, _, side, _ = images.shape
-    offsets = torch.randint(0, side - size + 1, (batch, 2), generator=generator).tolist()
-    crops = torch.stack([img[:, top : top + size, left : left + size] for img, (top, left) in zip(images, offsets)])
-    crops = crops.float()
-    flip = (torch.rand(batch, generator=generator) < 0.5).to(images.device)
-    crops = torch.where(flip[:, None, None, None], crops.flip(-1), crops)
-    # Colour is the main cue for rust, so jitter only brightness and contrast, mildly.
-    brightness = (0.8 + 0.4 * torch.rand(batch, 1, 1, 1, generator=generator)).to(images.device)
-    contrast = (0.8 + 0.4 * torch.rand(batch, 1, 1, 1, generator=generator)).to(images.device)
-    mean = crops.mean(dim=(1, 2, 3), keepdim=True)
-    crops = ((crops - mean) * contrast + mean) * brightness
-    return crops.clamp_(0, 255)
+    for layer in model.modules():
+        if isinstance(layer, nn.Conv2d | nn.Linear):
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            if layer.bias is not None:
+                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(layer.weight)
+                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+    model.reset_parameters(generator=generator)
 
 
 def class_weights(labels: torch.Tensor) -> torch.Tensor:
@@ -339,7 +284,7 @@ def select_kept(sample_loss: torch.Tensor, labels: torch.Tensor, fraction: float
     corrosion class is filtered: its crowd labels are the noisy ones (red
     paint, copper, hot steel), while the hardest no-corrosion images are the
     valuable look-alikes the model must learn. Off by default: on the real
-    set it did not raise validation accuracy (bench/README_modelzoo.md).
+    set it did not raise validation accuracy (bench/README.md).
     """
     keep = torch.ones_like(labels, dtype=torch.bool)
     candidates = labels == CORROSION_LABEL
@@ -355,6 +300,7 @@ def evaluate(
     model: nn.Module,
     images: torch.Tensor,
     labels: torch.Tensor,
+    *,
     config: TrainConfig,
     device: torch.device,
     normalise: Normaliser,
@@ -362,7 +308,7 @@ def evaluate(
     """Validation transform (centre crop) only; plain cross-entropy so losses compare across configs."""
     total_loss = 0.0
     predictions = []
-    for start, logits in _logits_in_batches(model, images, config, device, normalise):
+    for start, logits in _logits_in_batches(model, images, config=config, device=device, normalise=normalise):
         target = labels[start : start + config.eval_batch_size].to(device)
         total_loss += F.cross_entropy(logits.float(), target, reduction="sum").item()
         predictions.append(logits.argmax(1).cpu())
@@ -370,7 +316,7 @@ def evaluate(
     return {"val_loss": total_loss / max(len(labels), 1), **classification_metrics(labels, predicted)}
 
 
-def _logits_in_batches(model, images: torch.Tensor, config: TrainConfig, device: torch.device, normalise):
+def _logits_in_batches(model, images: torch.Tensor, *, config: TrainConfig, device: torch.device, normalise):
     """(start index, logits) per batch of cached images, through the validation transform (centre crop)."""
     model.eval()
     for start in range(0, len(images), config.eval_batch_size):
@@ -413,6 +359,7 @@ def train(
     train_items: Sequence[Item],
     val_items: Sequence[Item],
     config: TrainConfig | None = None,
+    *,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     checkpoint_path: str | os.PathLike | None = None,
 ) -> TrainResult:
@@ -428,7 +375,9 @@ def train(
     started = time.perf_counter()
     device = resolve_device(config.device)
     with _torch_threads(config):
-        return _train(train_items, val_items, config, on_epoch, checkpoint_path, device, started)
+        cached = _cache_splits(train_items, val_items, config, device)
+        run = RunSetup(config, device, started, time.perf_counter() - started, on_epoch, checkpoint_path)
+        return _train(cached, run)
 
 
 @contextmanager
@@ -442,37 +391,66 @@ def _torch_threads(config: TrainConfig):
         torch.set_num_threads(previous_threads)
 
 
-def _train(train_items, val_items, config, on_epoch, checkpoint_path, device, started) -> TrainResult:
-    generator = seed_everything(config.seed)
-    if device.type == "cuda":
-        # Fastest kernels over bit-exact reruns on GPU; CPU runs stay reproducible.
-        torch.backends.cudnn.benchmark = True
+@dataclass(frozen=True)
+class CachedSplits:
+    """The decoded training and validation images (uint8 base squares) with their labels."""
 
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """What one call of ``train()`` works with besides the images: settings, device, clock and callbacks."""
+
+    config: TrainConfig
+    device: torch.device
+    started: float  # time.perf_counter() when train() was called
+    cache_seconds: float
+    on_epoch: Callable[[dict[str, Any]], None] | None = None
+    checkpoint_path: str | os.PathLike | None = None
+
+
+def _cache_splits(train_items, val_items, config: TrainConfig, device: torch.device) -> CachedSplits:
     train_images, train_labels = build_cache(train_items, config.input_size, config.decode_workers)
     val_images, val_labels = build_cache(val_items, config.input_size, config.decode_workers)
     if device.type == "cuda":
         # The whole cache fits on any GPU; it saves a host-to-device copy per step.
         train_images, val_images = train_images.to(device), val_images.to(device)
-    cache_seconds = time.perf_counter() - started
+    return CachedSplits(train_images, train_labels, val_images, val_labels)
 
-    model = build_model(config).to(device)
+
+def _run_state(cached: CachedSplits, config: TrainConfig, device: torch.device) -> RunState:
+    # Two generators from one seed, as the weights and the shuffling always were: the seed gives the run it gave.
+    model = build_model(config, generator=torch.Generator().manual_seed(config.seed)).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = math.ceil(len(train_labels) / config.batch_size)
-    state = RunState(
+    steps_per_epoch = math.ceil(len(cached.train_labels) / config.batch_size)
+    return RunState(
         model=model,
         optimizer=optimizer,
         scheduler=build_scheduler(optimizer, config, steps_per_epoch),
-        class_weight=_loss_weights(train_labels, config).to(device),
-        images=train_images,
-        labels=train_labels,
-        generator=generator,
+        class_weight=_loss_weights(cached.train_labels, config).to(device),
+        images=cached.train_images,
+        labels=cached.train_labels,
+        generator=torch.Generator().manual_seed(config.seed),
         normalise=Normaliser(device),
         average=WeightAverage(model, config.ema_decay) if config.ema_decay else None,
     )
-    validated = state.average.module if state.average is not None else model
+
+
+def _train(cached: CachedSplits, run: RunSetup) -> TrainResult:
+    config, device = run.config, run.device
+    if device.type == "cuda":
+        # Fastest kernels over bit-exact reruns on GPU; CPU runs stay reproducible.
+        torch.backends.cudnn.benchmark = True
+    state = _run_state(cached, config, device)
+    validated = state.average.module if state.average is not None else state.model
     drop_from = max(2, math.ceil(config.drop_after * config.epochs) + 1)
+    steps_per_epoch = math.ceil(len(cached.train_labels) / config.batch_size)
 
     history: list[dict[str, float]] = []
     best: dict[str, Any] | None = None
@@ -481,10 +459,12 @@ def _train(train_items, val_items, config, on_epoch, checkpoint_path, device, st
         for epoch in range(1, config.epochs + 1):
             epoch_started = time.perf_counter()
             if config.drop_noisy and epoch >= drop_from:
-                state.keep = select_kept(state.sample_loss, train_labels, config.drop_noisy)
+                state.keep = select_kept(state.sample_loss, cached.train_labels, config.drop_noisy)
             metrics = train_one_epoch(state, config, device, bar)
-            lr = optimizer.param_groups[0]["lr"]  # where the schedule stands at the end of the epoch
-            val = evaluate(validated, val_images, val_labels, config, device, state.normalise)
+            lr = state.optimizer.param_groups[0]["lr"]  # where the schedule stands at the end of the epoch
+            val = evaluate(
+                validated, cached.val_images, cached.val_labels, config=config, device=device, normalise=state.normalise
+            )
             if isinstance(state.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 state.scheduler.step(val["val_loss"])
             if best is None or (val["val_acc"], -val["val_loss"]) > (best["val_acc"], -best["val_loss"]):
@@ -503,32 +483,46 @@ def _train(train_items, val_items, config, on_epoch, checkpoint_path, device, st
             }
             history.append(row)
             bar.set_postfix(epoch=epoch, loss=f"{row['train_loss']:.3f}", val_acc=f"{row['val_acc']:.3f}")
-            if checkpoint_path is not None:
-                save_checkpoint(checkpoint_path, model, optimizer, state.scheduler, epoch, config)
-            if on_epoch is not None:
-                on_epoch(dict(row))
+            _epoch_done(run, state, row)
+    return _result(run, cached, history, best, best_state)
 
+
+def _epoch_done(run: RunSetup, state: RunState, row: dict[str, Any]) -> None:
+    if run.checkpoint_path is not None:
+        save_checkpoint(
+            run.checkpoint_path,
+            state.model,
+            optimizer=state.optimizer,
+            scheduler=state.scheduler,
+            epoch=row["epoch"],
+            config=run.config,
+        )
+    if run.on_epoch is not None:
+        run.on_epoch(dict(row))
+
+
+def _result(run: RunSetup, cached: CachedSplits, history, best: dict[str, Any], best_state) -> TrainResult:
     return TrainResult(
         history=history,
         best_epoch=best["epoch"],
-        epochs=config.epochs,
+        epochs=run.config.epochs,
         val_accuracy=best["val_acc"],
         val_loss=best["val_loss"],
         precision=best["precision"],
         recall=best["recall"],
         confusion=best["confusion"],
-        device=str(device),
-        wall_seconds=time.perf_counter() - started,
-        cache_seconds=cache_seconds,
-        n_train=len(train_labels),
-        n_val=len(val_labels),
-        config=asdict(config),
+        device=str(run.device),
+        wall_seconds=time.perf_counter() - run.started,
+        cache_seconds=run.cache_seconds,
+        n_train=len(cached.train_labels),
+        n_val=len(cached.val_labels),
+        config=asdict(run.config),
         state_dict=best_state,
     )
 
 
 def save_checkpoint(
-    path, model: nn.Module, optimizer=None, scheduler=None, epoch: int = 0, config: TrainConfig | None = None
+    path, model: nn.Module, *, optimizer=None, scheduler=None, epoch: int = 0, config: TrainConfig | None = None
 ) -> None:
     torch.save(
         {
@@ -542,7 +536,7 @@ def save_checkpoint(
     )
 
 
-def load_checkpoint(path, optimizer=None, scheduler=None, map_location="cpu") -> tuple[CorrosionNet, dict[str, Any]]:
+def load_checkpoint(path, *, optimizer=None, scheduler=None, map_location="cpu") -> tuple[CorrosionNet, dict[str, Any]]:
     """Rebuild the model from the checkpoint's own config; optionally restore optimizer/scheduler state."""
     checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     model = build_model(TrainConfig.from_dict(checkpoint["config"]))
@@ -568,66 +562,7 @@ def predict_probabilities(model: nn.Module, items: Sequence[Item], config: Train
     device = resolve_device(config.device)
     with _torch_threads(config), torch.inference_mode():
         images, _ = build_cache(items, config.input_size, config.decode_workers)
-        batches = _logits_in_batches(model.to(device), images, config, device, Normaliser(device))
+        batches = _logits_in_batches(
+            model.to(device), images, config=config, device=device, normalise=Normaliser(device)
+        )
         return torch.cat([torch.softmax(logits.float(), dim=1)[:, CORROSION_LABEL].cpu() for _, logits in batches])
-
-
-def balanced_pseudo_labels(
-    probabilities: torch.Tensor, confidence: float, people_labels: Sequence[int]
-) -> dict[int, int]:
-    """{index: label} of the predictions at least `confidence` sure, in the class proportions of people's labels.
-
-    Most confident first within each class, as many as keep the proportions. A young model that calls
-    everything "no corrosion" gives nothing, instead of thousands of one-class labels that would drown the
-    people's (class-balanced self-training, Zou et al. 2018).
-    """
-    predicted = (probabilities > 0.5).long()
-    sureness = torch.maximum(probabilities, 1 - probabilities)
-    counts = torch.bincount(torch.as_tensor(list(people_labels), dtype=torch.long), minlength=len(CLASS_NAMES))
-    shares = counts.double() / max(int(counts.sum()), 1)
-    sure = sureness >= confidence
-    available = torch.stack([(sure & (predicted == label)).sum() for label in range(len(CLASS_NAMES))]).double()
-    present = shares > 0
-    if not bool(present.any()):
-        return {}
-    scale = float((available[present] / shares[present]).min())
-    pseudo: dict[int, int] = {}
-    for label in range(len(CLASS_NAMES)):
-        take = math.floor(scale * float(shares[label]) + 1e-9)
-        candidates = torch.nonzero(sure & (predicted == label)).flatten()
-        most_sure_first = candidates[torch.argsort(sureness[candidates], descending=True, stable=True)]
-        pseudo.update({int(index): label for index in most_sure_first[:take].tolist()})
-    return dict(sorted(pseudo.items()))
-
-
-@dataclass
-class SelfTrainResult:
-    student: TrainResult
-    teacher_val_accuracy: float
-    pseudo_labels: dict[int, int]  # position in the unlabelled items -> label the teacher gave it
-
-
-def self_train(
-    train_items: Sequence[Item],
-    val_items: Sequence[Item],
-    unlabelled_items: Sequence[Item],
-    *,
-    confidence: float,
-    config: TrainConfig | None = None,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
-) -> SelfTrainResult:
-    """Teacher–student self-training: a teacher trained on people's labels alone labels the unlabelled
-    items it is at least `confidence` sure of (class-balanced), and a student is trained from scratch on both.
-
-    The teacher has never been fitted to any guess of its own, so its confidence still means something; a
-    model scoring photos it was trained on with its own labels would be sure of exactly its mistakes.
-    """
-    config = config or TrainConfig()
-    started = time.perf_counter()
-    teacher = train(train_items, val_items, replace(config, progress=False))
-    probabilities = predict_probabilities(model_from_result(teacher), unlabelled_items, config)
-    pseudo = balanced_pseudo_labels(probabilities, confidence, [label for _, label in train_items])
-    student_items = list(train_items) + [(unlabelled_items[i][0], label) for i, label in pseudo.items()]
-    student = train(student_items, val_items, config, on_epoch=on_epoch)
-    student.wall_seconds = time.perf_counter() - started  # what the version cost: teacher and scoring included
-    return SelfTrainResult(student=student, teacher_val_accuracy=teacher.val_accuracy, pseudo_labels=pseudo)
