@@ -152,4 +152,8 @@ def test_it_serves_the_prefork_workers_task_failures_and_inference_latency(
     found = scrape_worker(process, url, lambda found: found.get(failures) and found.get(inferences))
     assert found[failures] == 1 and found[inferences] == 1
     assert 0 < found[("corrosiondetector_inference_seconds_sum", ())] < 30
-    assert Upload.objects.get(pk=response.json()["id"]).status == "done"
+    # The latency is observed while the verdict is still being saved: wait for the row, not just the metric.
+    upload_id, deadline = response.json()["id"], time.monotonic() + 30
+    while Upload.objects.get(pk=upload_id).status != "done":
+        assert time.monotonic() < deadline, Upload.objects.get(pk=upload_id).status
+        time.sleep(0.2)
