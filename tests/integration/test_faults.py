@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import ROOT, database_url_for_workers, unavailable
+from conftest import ROOT, database_url_for_workers, free_port, unavailable
 from factories import jpeg_bytes, make_image
 from modelzoo.models import ModelVersion, TrainingRun
 from quiz.models import Image, Label, Split, Vote, Voter
@@ -36,12 +35,6 @@ from uploads.models import Upload
 
 pytestmark = pytest.mark.integration
 TINY = {"epochs": 1, "width": 4, "input_size": 32, "batch_size": 8}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(condition, seconds: float, what: str, interval: float = 0.1):
