@@ -58,6 +58,52 @@ def api_client():
     return APIClient()
 
 
+# The fixed cast of people, for permission tests and anything that needs someone signed in. Admin pages
+# use pytest-django's `admin_client` (a superuser). Passwords are "pw" where a test signs in with one.
+@pytest.fixture
+def volunteer(db):
+    """Signed in, but neither staff nor a researcher: an account gives no rights beyond voting and uploading."""
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("volunteer", password="pw")
+
+
+@pytest.fixture
+def uploader(db):
+    """Someone without an account who uploads: their voter key, and a client that sends it in the voter cookie."""
+    import uuid
+    from types import SimpleNamespace
+
+    from django.conf import settings
+
+    from quiz.identity import voter_cookie_value
+
+    key = uuid.uuid4()
+    client = APIClient()
+    client.cookies[settings.VOTER_COOKIE_NAME] = voter_cookie_value(key)
+    return SimpleNamespace(key=key, client=client)
+
+
+@pytest.fixture
+def staff(db):
+    """The site's staff: `is_staff` alone opens the models API, retraining and the dashboard."""
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("staff", password="pw", is_staff=True)
+
+
+@pytest.fixture
+def researcher(db):
+    """In the Researchers group migrate creates (modelzoo.setup): that group's permissions, not staff."""
+    from django.contrib.auth.models import Group, User
+
+    from modelzoo.setup import RESEARCHERS
+
+    user = User.objects.create_user("researcher", password="pw")
+    user.groups.add(Group.objects.get(name=RESEARCHERS))
+    return user
+
+
 class FakeClock:
     """Stands in for the `time` module of the code under test: time stands still until a test moves it."""
 

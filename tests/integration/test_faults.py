@@ -264,14 +264,8 @@ def test_it_keeps_voting_and_queueing_through_a_redis_restart(
     assert "Internal Server Error" not in log
 
 
-def staff_client() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.create_user("staff", is_staff=True))
-    return client
-
-
 def test_it_fails_a_run_whose_training_worker_is_killed_and_trains_again(
-    transactional_db, postgres, real_broker, start_worker, active_model, settings
+    transactional_db, postgres, real_broker, start_worker, active_model, settings, staff
 ):
     for i in range(8):
         make_image(label=Label.CORROSION if i % 2 else Label.NO_CORROSION)
@@ -281,7 +275,8 @@ def test_it_fails_a_run_whose_training_worker_is_killed_and_trains_again(
     slow = start_worker(
         "training", TRAINING_CONFIG=json.dumps({**TINY, "epochs": 10_000}), TRAINING_HEARTBEAT_SECONDS="0.5"
     )
-    client = staff_client()
+    client = APIClient()
+    client.force_authenticate(staff)
     response = client.post("/api/models/retrain/", {}, format="json")
     assert response.status_code == 202, response.content
     run_id = response.json()["id"]

@@ -85,13 +85,14 @@ def test_it_answers_400_without_exactly_one_image_field(api_client):
     assert not Upload.objects.exists()
 
 
-def test_it_lets_the_uploader_correct_and_no_one_else(api_client):
-    body = post_photo(api_client, jpeg_bytes()).json()
+def test_it_lets_the_uploader_correct_and_no_one_else(uploader):
+    body = post_photo(uploader.client, jpeg_bytes()).json()
+    assert Upload.objects.get(pk=body["id"]).uploader_key == uploader.key  # the key in their cookie
     url = f"{URL}{body['id']}/correction/"
     stranger = APIClient()
     assert stranger.post(url, {"corrosion": True}, format="json").status_code == 403
     assert not Vote.objects.exists()
-    response = api_client.post(url, {"corrosion": True}, format="json")
+    response = uploader.client.post(url, {"corrosion": True}, format="json")
     assert response.status_code == 200
     assert response.json()["corrected_label"] == "corrosion"
     assert Vote.objects.get().corrosion is True

@@ -201,22 +201,21 @@ def test_it_ends_no_model_when_the_model_disappeared(active_model):
     assert upload_classify(upload_id=upload.pk).status == Upload.Status.NO_MODEL
 
 
-def test_it_counts_the_uploaders_correction_as_their_vote(settings):
+def test_it_counts_the_uploaders_correction_as_their_vote(settings, uploader):
     settings.QUIZ_MIN_VOTES = 1
-    owner = uuid.uuid4()
-    upload = upload_create(data=jpeg_bytes(), uploader_key=owner)
-    upload_correct(upload_id=upload.pk, voter_key=owner, corrosion=True)
+    upload = upload_create(data=jpeg_bytes(), uploader_key=uploader.key)
+    upload_correct(upload_id=upload.pk, voter_key=uploader.key, corrosion=True)
     image = Image.objects.get(pk=upload.image_id)
     assert (image.votes_yes, image.votes_no, image.crowd_label) == (1, 0, "corrosion")
-    upload_correct(upload_id=upload.pk, voter_key=owner, corrosion=False)  # changed their mind
+    upload_correct(upload_id=upload.pk, voter_key=uploader.key, corrosion=False)  # changed their mind
     image.refresh_from_db()
     assert (image.votes_yes, image.votes_no, image.crowd_label) == (0, 1, "no_corrosion")
     assert Vote.objects.count() == 1
     assert Upload.objects.get(pk=upload.pk).corrected_label == "no_corrosion"
 
 
-def test_it_lets_only_the_uploader_correct():
-    upload = upload_create(data=jpeg_bytes(), uploader_key=uuid.uuid4())
+def test_it_lets_only_the_uploader_correct(uploader):
+    upload = upload_create(data=jpeg_bytes(), uploader_key=uploader.key)
     with pytest.raises(NotTheUploader):
         upload_correct(upload_id=upload.pk, voter_key=uuid.uuid4(), corrosion=True)
     assert not Vote.objects.exists()
