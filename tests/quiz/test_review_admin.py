@@ -41,10 +41,12 @@ def test_it_queues_only_controversial_undecided_images_most_voted_first(admin_cl
 
 
 def test_it_shows_the_vote_split_by_expertise(admin_client):
-    with_votes({"none": 3, "professional": 0}, {"professional": 2})
+    with_votes({"none": 3, "professional": 0, "": 1}, {"professional": 2, "some": 1})
     html = admin_client.get(QUEUE).content.decode()
     assert "<tr><td>none</td><td>3 / 0</td></tr>" in html
+    assert "<tr><td>some</td><td>0 / 1</td></tr>" in html
     assert "<tr><td>professional</td><td>0 / 2</td></tr>" in html
+    assert "<tr><td>not given</td><td>1 / 0</td></tr>" in html
 
 
 def test_it_shows_the_thumbnail_linked_to_the_full_photo(admin_client):
