@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import caches
 
 from quiz import throttles
-from quiz.throttles import rate_limit_hit, rate_limits_hit
+from quiz.throttles import rate_limits_hit
 
 pytestmark = pytest.mark.integration
 
@@ -21,9 +21,9 @@ def test_it_keeps_its_counters_in_redis(redis_url, settings, fake_clock):
         }
     }
     bucket = f"test:{uuid.uuid4().hex}"
-    assert rate_limit_hit(bucket, 2) is None
-    assert rate_limit_hit(bucket, 2) is None
-    assert rate_limit_hit(bucket, 2) == throttles.WINDOW_SECONDS - 20
+    assert rate_limits_hit((bucket, 2)) is None
+    assert rate_limits_hit((bucket, 2)) is None
+    assert rate_limits_hit((bucket, 2)) == throttles.WINDOW_SECONDS - 20
     cache = caches["default"]
     assert "RedisCache" in type(cache).__name__
     raw = cache._cache.get_client(write=False)

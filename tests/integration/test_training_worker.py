@@ -18,7 +18,7 @@ def wait_for_run(run_id: int, worker, seconds: float = 180) -> TrainingRun:
     deadline = time.monotonic() + seconds
     while True:
         run = TrainingRun.objects.get(pk=run_id)
-        if not run.is_open:
+        if run.state not in TrainingRun.OPEN_STATES:
             return run
         assert worker.poll() is None, worker.stdout.read().decode()
         assert time.monotonic() < deadline, f"run still {run.state} after {seconds} s"

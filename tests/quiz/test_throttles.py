@@ -4,7 +4,7 @@ import pytest
 
 from factories import make_image, unique_address
 from quiz import throttles
-from quiz.throttles import rate_limit_hit
+from quiz.throttles import rate_limits_hit
 
 pytestmark = pytest.mark.django_db
 URL = "/api/quiz/round/"
@@ -14,15 +14,15 @@ def test_it_counts_requests_per_window_and_starts_afresh_in_the_next(fake_clock)
     clock = fake_clock(throttles)
     clock.now = 1000 * throttles.WINDOW_SECONDS + 20
     bucket = f"test:{uuid.uuid4().hex}"
-    assert [rate_limit_hit(bucket, 3) for _ in range(3)] == [None, None, None]
-    assert rate_limit_hit(bucket, 3) == throttles.WINDOW_SECONDS - 20  # seconds left in this window
+    assert [rate_limits_hit((bucket, 3)) for _ in range(3)] == [None, None, None]
+    assert rate_limits_hit((bucket, 3)) == throttles.WINDOW_SECONDS - 20  # seconds left in this window
     clock.advance(throttles.WINDOW_SECONDS - 20)
-    assert rate_limit_hit(bucket, 3) is None
+    assert rate_limits_hit((bucket, 3)) is None
 
 
 def test_it_is_off_when_the_limit_is_zero():
     bucket = f"test:{uuid.uuid4().hex}"
-    assert all(rate_limit_hit(bucket, 0) is None for _ in range(100))
+    assert all(rate_limits_hit((bucket, 0)) is None for _ in range(100))
 
 
 def test_it_answers_429_with_retry_after_to_a_fast_voter(api_client, settings):
