@@ -262,6 +262,19 @@ def start_worker(redis_url, media_root):
 
 
 @pytest.fixture
+def redis_clients_opened(monkeypatch) -> list[dict]:
+    """The options of every client made with redis.Redis.from_url during the test (they still connect)."""
+    import redis
+
+    opened = []
+    from_url = redis.Redis.from_url
+    monkeypatch.setattr(
+        redis.Redis, "from_url", lambda url, **options: opened.append(options) or from_url(url, **options)
+    )
+    return opened
+
+
+@pytest.fixture
 def real_broker(redis_url):
     """Send tasks to the real broker instead of running them in-process."""
     from corrosiondetector.celery import app

@@ -13,20 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_it_answers_503_when_the_broker_is_unreachable_waiting_one_second_at_most(
-    client, db, settings, active_model, monkeypatch
+    client, db, settings, active_model, redis_clients_opened
 ):
-    import redis
-
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
-    opened = []
-    from_url = redis.Redis.from_url
-    monkeypatch.setattr(
-        redis.Redis, "from_url", lambda url, **options: opened.append(options) or from_url(url, **options)
-    )
     response = client.get("/healthz")
     # A broker that hangs rather than refusing costs the probe these timeouts, not the load balancer's.
-    assert opened == [{"socket_connect_timeout": 1.0, "socket_timeout": 1.0}]
+    assert redis_clients_opened == [{"socket_connect_timeout": 1.0, "socket_timeout": 1.0}]
     assert response.status_code == 503
     assert response.json()["broker"] == "error"
     assert response.json()["database"] == "ok" and response.json()["model"]["version"] == active_model.version

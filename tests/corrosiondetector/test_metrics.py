@@ -220,18 +220,13 @@ def test_it_counts_task_failures_by_task_name():
     assert value("corrosiondetector_celery_task_failures_total", task="tests.metrics.fails") - before == 2
 
 
-def test_it_still_answers_when_the_broker_is_down_waiting_half_a_second_at_most(client, token, settings, monkeypatch):
-    import redis
-
+def test_it_still_answers_when_the_broker_is_down_waiting_half_a_second_at_most(
+    client, token, settings, redis_clients_opened
+):
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
-    opened = []
-    from_url = redis.Redis.from_url
-    monkeypatch.setattr(
-        redis.Redis, "from_url", lambda url, **options: opened.append(options) or from_url(url, **options)
-    )
     samples = scrape(client)
     # A broker that hangs rather than refusing costs the scrape these timeouts, not Prometheus's own.
-    assert opened == [{"socket_connect_timeout": 0.5, "socket_timeout": 0.5}]
+    assert redis_clients_opened == [{"socket_connect_timeout": 0.5, "socket_timeout": 0.5}]
     assert samples[("corrosiondetector_celery_broker_up", ())] == 0
     assert not any(name == "corrosiondetector_celery_queue_length" for name, _ in samples)
     assert ("corrosiondetector_uploads_created_total", ()) in samples
