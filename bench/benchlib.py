@@ -1,4 +1,4 @@
-"""What the HTTP benchmarks share: a loopback server's environment and waiting for it to answer.
+"""What the benchmarks share: a fresh PostgreSQL database, a loopback server's environment, waiting for it to answer.
 
 Importable as `benchlib` because Python puts a script's own folder (bench/) first on sys.path.
 """
@@ -9,6 +9,16 @@ import http.client
 import os
 import subprocess
 import time
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the database `url` names, so every run starts from the same empty state."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def server_env(**overrides: str) -> dict[str, str]:

@@ -31,7 +31,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchlib import server_env, wait_for_http
+from benchlib import recreate_database, server_env, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -79,15 +79,6 @@ def post(host: str, port: int, item) -> int | str:
         return f"connection error: {type(error).__name__}"
     finally:
         conn.close()
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def rows_left(database_url: str) -> dict[str, int]:

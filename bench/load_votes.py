@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import server_env, wait_for_http
+from benchlib import recreate_database, server_env, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/cd_bench_load"
@@ -62,15 +62,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- Setup -------------------------------------------------------------------------------------------
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed_images(url: str, count: int) -> None:

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from benchlib import recreate_database
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -48,16 +50,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sweep", type=int, nargs="*", default=[], metavar="QUALITY", help="JPEG qualities to try")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     return parser.parse_args()
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django(url: str, media_root: str) -> None:

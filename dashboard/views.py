@@ -5,8 +5,7 @@ from django.shortcuts import render
 from dashboard import charts, selectors
 from dashboard.forecast import forecast
 from modelzoo.permissions import can_view_models
-
-EXPERTISE_NAMES = {"": "not given", "none": "none", "some": "some", "professional": "professional"}
+from quiz.models import Expertise
 
 
 def dashboard(request):
@@ -25,7 +24,7 @@ def dashboard(request):
         "history": history,
         "balance": selectors.label_balance(),
         "agreement": agreement,
-        "expertise": [{**row, "name": EXPERTISE_NAMES.get(row["expertise"], row["expertise"])} for row in expertise],
+        "expertise": [{**row, "name": Expertise.name_of(row["expertise"])} for row in expertise],
         "forecast": prediction,
         "forecast_rows": [
             (f"{target:.1%}", *(round(x) for x in values)) for target, values in prediction.votes_needed.items()
@@ -62,7 +61,7 @@ def dashboard(request):
         ),
         "agreement_chart": charts.bar_chart(agreement, title="Agreement distribution"),
         "expertise_chart": charts.bar_chart(
-            [(EXPERTISE_NAMES.get(r["expertise"], r["expertise"]), r["n"]) for r in expertise],
+            [(Expertise.name_of(r["expertise"]), r["n"]) for r in expertise],
             title="Votes by expertise",
         ),
     }

@@ -53,10 +53,6 @@ class TrainingRun(models.Model):
         return f"Training run {self.pk} ({self.state})"
 
     @property
-    def is_open(self) -> bool:
-        return self.state in self.OPEN_STATES
-
-    @property
     def latest_metrics(self) -> dict:
         return self.history[-1] if self.history else {}
 

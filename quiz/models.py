@@ -37,6 +37,11 @@ class Expertise(models.TextChoices):
     SOME = "some", "Some"
     PROFESSIONAL = "professional", "Professional"
 
+    @classmethod
+    def name_of(cls, value: str) -> str:
+        """How a stored level reads in tables and charts ("not given", "some"); a value no level has, as stored."""
+        return cls(value).label.lower() if value in cls.values else value
+
 
 # Train images whose label could still change with votes: no label at all, or only an imported one.
 NEEDS_VOTES = Q(excluded=False, split=Split.TRAIN) & (
@@ -283,4 +288,4 @@ class VoteTally(models.Model):
         constraints = [models.UniqueConstraint(fields=["day", "expertise", "shard"], name="one_tally_row")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.expertise or 'not given'} #{self.shard}: {self.votes}"
+        return f"{self.day} {Expertise.name_of(self.expertise)} #{self.shard}: {self.votes}"

@@ -17,7 +17,7 @@ from quiz.models import Expertise, Label, ReviewItem
 from quiz.selectors import images_controversial
 from quiz.services.images import image_exclude, image_set_expert_label
 
-EXPERTISE_LEVELS = [(Expertise.NONE, "none"), (Expertise.SOME, "some"), (Expertise.PROFESSIONAL, "professional")]
+EXPERTISE_LEVELS = [(level.value, Expertise.name_of(level)) for level in Expertise if level != Expertise.UNKNOWN]
 
 
 def with_expertise_split(queryset):
@@ -85,7 +85,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         rows = [(name, getattr(obj, f"yes_{name}"), getattr(obj, f"no_{name}")) for _, name in EXPERTISE_LEVELS]
         unknown_yes = obj.votes_yes - sum(r[1] for r in rows)
         unknown_no = obj.votes_no - sum(r[2] for r in rows)
-        rows.append(("not given", unknown_yes, unknown_no))
+        rows.append((Expertise.name_of(Expertise.UNKNOWN), unknown_yes, unknown_no))
         return format_html(
             "<table>{}</table>",
             format_html(

@@ -30,11 +30,6 @@ WINDOW_SECONDS = 60
 logger = logging.getLogger(__name__)
 
 
-def rate_limit_hit(bucket: str, limit: int) -> int | None:
-    """Count a request; return seconds to wait when over `limit` per window, else None (also when the cache is down)."""
-    return rate_limits_hit((bucket, limit))
-
-
 def rate_limits_hit(*checks: tuple[str, int]) -> int | None:
     """Count a request in each (bucket, limit); seconds to wait if any is over its limit, else None."""
     checks = tuple((bucket, limit) for bucket, limit in checks if limit > 0)

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 # 96 px: in the ten-minute CPU budget, many epochs at 96 px matched or beat fewer
-# at 128 px and more at 64 px (measurements in bench/README_modelzoo.md).
+# at 128 px and more at 64 px (measurements in bench/README.md, "Default training on the real set").
 INPUT_SIZE = 96
 # ImageNet statistics: the photos are ordinary RGB photographs, and fixed
 # constants keep exported models independent of whichever set trained them.

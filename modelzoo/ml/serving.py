@@ -106,12 +106,6 @@ def get_classifier(onnx_path: str | os.PathLike, sha256: str) -> OnnxClassifier:
         return _cached[1]
 
 
-def clear_classifier_cache() -> None:
-    global _cached
-    with _lock:
-        _cached = None
-
-
 def _heat_colours(values: np.ndarray) -> np.ndarray:
     """0..1 -> RGB uint8 along a blue-cyan-yellow-red ramp (a dependency-free 'jet')."""
     stops = np.array([[0, 0, 128], [0, 128, 255], [0, 255, 255], [255, 255, 0], [255, 64, 0], [200, 0, 0]], float)

@@ -284,7 +284,7 @@ def select_kept(sample_loss: torch.Tensor, labels: torch.Tensor, fraction: float
     corrosion class is filtered: its crowd labels are the noisy ones (red
     paint, copper, hot steel), while the hardest no-corrosion images are the
     valuable look-alikes the model must learn. Off by default: on the real
-    set it did not raise validation accuracy (bench/README.md).
+    set it did not raise validation accuracy (bench/README.md, "Default training on the real set").
     """
     keep = torch.ones_like(labels, dtype=torch.bool)
     candidates = labels == CORROSION_LABEL

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.db import ProgrammingError, connections
+
+from corrosiondetector.database import base
+
+
+@pytest.fixture
+def clock(fake_clock):
+    return fake_clock(base)
 
 
 @pytest.fixture
@@ -63,24 +68,24 @@ def test_it_checks_every_request_without_a_grace(make_wrapper):
     assert len(checks) == 2  # every request after the one that opened the connection
 
 
-def test_it_replaces_a_connection_broken_while_idle_past_the_grace(make_wrapper):
+def test_it_replaces_a_connection_broken_while_idle_past_the_grace(make_wrapper, clock):
     wrapper, checks = make_wrapper(grace=0.2)
     first = request(wrapper)
     terminate(first)
-    time.sleep(0.3)
+    clock.advance(0.3)
     second = request(wrapper)  # no error: the check found the connection dead and reconnected
     assert second != first and checks == [1]
 
 
-def test_a_request_that_failed_does_not_extend_the_grace(make_wrapper):
+def test_a_request_that_failed_does_not_extend_the_grace(make_wrapper, clock):
     wrapper, checks = make_wrapper(grace=0.4)
     request(wrapper)
-    time.sleep(0.25)
+    clock.advance(0.25)
     wrapper.close_if_unusable_or_obsolete()
     with pytest.raises(ProgrammingError), wrapper.cursor() as cursor:
         cursor.execute("SELECT * FROM no_such_table")
     wrapper.close_if_unusable_or_obsolete()  # the error makes Django itself check the connection here
     checks.clear()
-    time.sleep(0.25)  # past the grace of the last clean request
+    clock.advance(0.25)  # past the grace of the last clean request
     request(wrapper)
     assert checks == [1]

@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from conftest import production_env
+
 ROOT = Path(__file__).resolve().parents[2]
-# The settings this file is about; the test run's own values must not leak into the child.
-OWN = {
-    "SECRET_KEY",
-    "DEBUG",
-    "DJANGO_SETTINGS_MODULE",
-    "ALLOWED_HOSTS",
-    "DATABASE_URL",
-    "CELERY_BROKER_URL",
-    "CACHE_URL",
-    "STATIC_ROOT",
-    "CSRF_TRUSTED_ORIGINS",
-}
-OWN_PREFIXES = ("SECURE_", "WEB_")
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +23,6 @@ def site(tmp_path_factory) -> Path:
         result = run([sys.executable, "manage.py", *command], env)
         assert result.returncode == 0, result.stderr
     return directory
-
-
-def production_env(tmp_path: Path, **env) -> dict:
-    clean = {k: v for k, v in os.environ.items() if k not in OWN and not k.startswith(OWN_PREFIXES)}
-    return {
-        **clean,
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(60),
-        "ALLOWED_HOSTS": "example.org",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "STATIC_ROOT": str(tmp_path / "static"),
-        **env,
-    }
 
 
 def run(args: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -146,77 +116,6 @@ def test_it_fails_loudly_on_a_malformed_security_setting(tmp_path, name, value):
     result = run([sys.executable, "manage.py", "check"], production_env(tmp_path, **{name: value}))
     assert result.returncode != 0
     assert name in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url: str, headers: dict):
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        with opener.open(urllib.request.Request(url, headers=headers), timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers, exc.read()
-
-
-def test_it_serves_the_production_config_with_gunicorn_behind_a_tls_proxy(site):
-    """gunicorn with corrosiondetector/gunicorn.conf.py, collected static files and the proxy header."""
-    port = free_port()
-    env = production_env(
-        site,
-        SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto:https",
-        WEB_BIND=f"127.0.0.1:{port}",
-        WEB_WORKERS="1",
-        WEB_THREADS="2",
-    )
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "corrosiondetector/gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    host = {"Host": "example.org"}
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, headers, body = http_get(base + "/healthz", host)
-                break
-            except OSError:
-                assert web.poll() is None and time.monotonic() < deadline, "gunicorn did not come up"
-                time.sleep(0.3)
-        # Plain http from inside (a container healthcheck) gets an answer, not a redirect: no model yet.
-        assert status == 503 and json.loads(body)["database"] == "ok"
-        assert "Set-Cookie" not in headers
-        status, headers, _ = http_get(base + "/", host)
-        assert status == 301 and headers["Location"] == "https://example.org/"
-        proxied = {**host, "X-Forwarded-Proto": "https"}
-        status, headers, body = http_get(base + "/static/css/site.css", proxied)
-        assert status == 200 and body == (ROOT / "static/css/site.css").read_bytes()
-        status, headers, _ = http_get(base + "/", proxied)
-        assert status == 200
-        assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
-        cookies = headers.get_all("Set-Cookie")
-        assert any(cookie.startswith("cd_voter=") for cookie in cookies), cookies
-        assert all("; Secure" in cookie for cookie in cookies), cookies
-        probe = run([sys.executable, "-m", "corrosiondetector.health", base + "/healthz"], env, timeout=30)
-        assert probe.returncode == 0, probe.stdout + probe.stderr
-        ready = run([sys.executable, "-m", "corrosiondetector.health", base + "/healthz", "--ready"], env, timeout=30)
-        assert ready.returncode == 1 and "503" in ready.stdout
-    finally:
-        os.killpg(web.pid, 15)
-        web.wait(timeout=30)
 
 
 def test_it_serves_the_web_app_without_torch(site):

@@ -17,7 +17,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core import signals
 from django.core.management import call_command
 from django.db import close_old_connections, transaction
@@ -26,7 +25,6 @@ from hypothesis.errors import Unsatisfiable
 
 from factories import jpeg_bytes, make_image, make_model_version
 from modelzoo.models import ModelVersion, TrainingRun
-from modelzoo.setup import RESEARCHERS
 from quiz.models import Split, Vote
 from uploads.models import Upload
 
@@ -171,10 +169,7 @@ def fuzz(operation, app, report: FuzzReport, *, mode, who: str, headers: dict[st
 
 
 @pytest.fixture
-def cast(postgres):
-    staff = User.objects.create_user("staff", password="pw", is_staff=True)
-    researcher = User.objects.create_user("researcher", password="pw")
-    researcher.groups.add(Group.objects.get(name=RESEARCHERS))
+def cast(postgres, staff, researcher):
     return {"anonymous": {}, "staff": basic_auth(staff.username), "researcher": basic_auth(researcher.username)}
 
 

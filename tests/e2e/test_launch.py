@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import unavailable
+from conftest import free_port, unavailable
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,12 +42,6 @@ STAFF = ("launch-expert", "launch-test-password-1234")
 class Site(NamedTuple):
     url: str
     media: Path  # the rehearsal's MEDIA_ROOT, to name files that exist there
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def server_url(variable: str, scheme: str) -> str:

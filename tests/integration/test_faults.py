@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import ROOT, database_url_for_workers, unavailable
+from conftest import ROOT, database_url_for_workers, free_port, unavailable
 from factories import jpeg_bytes, make_image
 from modelzoo.models import ModelVersion, TrainingRun
 from quiz.models import Image, Label, Split, Vote, Voter
@@ -36,12 +35,6 @@ from uploads.models import Upload
 
 pytestmark = pytest.mark.integration
 TINY = {"epochs": 1, "width": 4, "input_size": 32, "batch_size": 8}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(condition, seconds: float, what: str, interval: float = 0.1):
@@ -271,14 +264,8 @@ def test_it_keeps_voting_and_queueing_through_a_redis_restart(
     assert "Internal Server Error" not in log
 
 
-def staff_client() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.create_user("staff", is_staff=True))
-    return client
-
-
 def test_it_fails_a_run_whose_training_worker_is_killed_and_trains_again(
-    transactional_db, postgres, real_broker, start_worker, active_model, settings
+    transactional_db, postgres, real_broker, start_worker, active_model, settings, staff
 ):
     for i in range(8):
         make_image(label=Label.CORROSION if i % 2 else Label.NO_CORROSION)
@@ -288,7 +275,8 @@ def test_it_fails_a_run_whose_training_worker_is_killed_and_trains_again(
     slow = start_worker(
         "training", TRAINING_CONFIG=json.dumps({**TINY, "epochs": 10_000}), TRAINING_HEARTBEAT_SECONDS="0.5"
     )
-    client = staff_client()
+    client = APIClient()
+    client.force_authenticate(staff)
     response = client.post("/api/models/retrain/", {}, format="json")
     assert response.status_code == 202, response.content
     run_id = response.json()["id"]

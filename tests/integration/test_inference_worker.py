@@ -3,10 +3,12 @@
 import os
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from factories import jpeg_bytes
@@ -54,7 +56,7 @@ def test_it_gives_a_verdict_from_a_worker_that_never_loads_torch(
 
 
 def test_it_still_reaches_a_verdict_after_the_worker_is_killed_mid_task(
-    transactional_db, postgres, real_broker, start_worker, active_model, settings
+    transactional_db, postgres, real_broker, start_worker, active_model, settings, monkeypatch
 ):
     slow = start_worker("inference", INFERENCE_DELAY_SECONDS="30")
     upload_id = upload_photo(APIClient())
@@ -65,7 +67,9 @@ def test_it_still_reaches_a_verdict_after_the_worker_is_killed_mid_task(
 
     worker = start_worker("inference")
     settings.UPLOAD_REQUEUE_AFTER = 1
-    time.sleep(1.1)
-    assert uploads_requeue_stuck() == 1  # what the beat schedule does every minute
+    later = timezone.now() + timedelta(seconds=2)
+    with monkeypatch.context() as clock:  # past UPLOAD_REQUEUE_AFTER without waiting for it
+        clock.setattr(timezone, "now", lambda: later)
+        assert uploads_requeue_stuck() == 1  # what the beat schedule does every minute
     upload = wait_for(upload_id, {"done"}, worker)
     assert upload.attempts == 2 and upload.heatmap

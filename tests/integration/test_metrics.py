@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from conftest import ROOT, database_url_for_workers
+from conftest import ROOT, database_url_for_workers, free_port
 from factories import jpeg_bytes
 from uploads.models import Upload
 
@@ -31,12 +30,6 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
         for sample in family.samples:
             found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

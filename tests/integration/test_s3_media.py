@@ -132,7 +132,7 @@ def assert_public(url: str, s3: S3Media) -> bytes:
 
 
 def test_it_runs_upload_verdict_and_quiz_with_media_only_on_s3(
-    transactional_db, postgres, real_broker, start_worker, s3_media, tiny_onnx_model, media_root, tmp_path
+    transactional_db, postgres, real_broker, start_worker, s3_media, tiny_onnx_model, media_root, tmp_path, staff
 ):
     from modelzoo.services import model_version_promote
 
@@ -173,9 +173,9 @@ def test_it_runs_upload_verdict_and_quiz_with_media_only_on_s3(
         assert PILImage.open(io.BytesIO(assert_public(image["url"], s3))).size[0] > 0
 
     # Model files are private: staff get a short-lived presigned URL; the same URL unsigned is refused.
-    staff = APIClient()
-    staff.force_authenticate(_staff_user())
-    redirect = staff.get(f"/api/models/{version.version}/onnx/")
+    staff_client = APIClient()
+    staff_client.force_authenticate(staff)
+    redirect = staff_client.get(f"/api/models/{version.version}/onnx/")
     assert redirect.status_code == 302
     signed = redirect["Location"]
     assert "X-Amz-Signature=" in signed and "X-Amz-Expires=60" in signed
@@ -188,9 +188,3 @@ def test_it_runs_upload_verdict_and_quiz_with_media_only_on_s3(
 
     # No host shares a disk: nothing was written under MEDIA_ROOT by the web side or the worker.
     assert not [path for path in media_root.rglob("*") if path.is_file()]
-
-
-def _staff_user():
-    from django.contrib.auth.models import User
-
-    return User.objects.create_user("staff", password="pw", is_staff=True)

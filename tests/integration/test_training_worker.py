@@ -4,7 +4,6 @@ import json
 import time
 
 import pytest
-from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from factories import make_image
@@ -19,7 +18,7 @@ def wait_for_run(run_id: int, worker, seconds: float = 180) -> TrainingRun:
     deadline = time.monotonic() + seconds
     while True:
         run = TrainingRun.objects.get(pk=run_id)
-        if not run.is_open:
+        if run.state not in TrainingRun.OPEN_STATES:
             return run
         assert worker.poll() is None, worker.stdout.read().decode()
         assert time.monotonic() < deadline, f"run still {run.state} after {seconds} s"
@@ -27,7 +26,7 @@ def wait_for_run(run_id: int, worker, seconds: float = 180) -> TrainingRun:
 
 
 def test_it_trains_on_a_training_worker_when_a_researcher_asks(
-    transactional_db, postgres, real_broker, start_worker, settings
+    transactional_db, postgres, real_broker, start_worker, settings, researcher
 ):
     for i in range(8):
         make_image(label=Label.CORROSION if i % 2 else Label.NO_CORROSION)
@@ -35,7 +34,7 @@ def test_it_trains_on_a_training_worker_when_a_researcher_asks(
         make_image(split=Split.VALIDATION, label=Label.CORROSION if i % 2 else Label.NO_CORROSION)
     worker = start_worker("training", TRAINING_CONFIG=json.dumps(TINY))
     client = APIClient()
-    client.force_authenticate(User.objects.create_user("staff", is_staff=True))
+    client.force_authenticate(researcher)
 
     response = client.post("/api/models/retrain/", {}, format="json")
     assert response.status_code == 202

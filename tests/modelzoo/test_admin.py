@@ -1,17 +1,10 @@
 import pytest
-from django.contrib.auth.models import User
 
 from factories import make_model_version
 from modelzoo.models import ModelVersion, TrainingRun
 from modelzoo.services import model_version_promote
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
-    return client
 
 
 def test_it_shows_versions_with_accuracy_and_confusion_matrix(admin_client):
@@ -47,12 +40,11 @@ def test_it_queues_a_retrain_from_the_admin(admin_client, django_capture_on_comm
     assert len(callbacks) == 1
 
 
-def test_it_hides_model_actions_from_staff_without_permissions(client):
+def test_it_hides_model_actions_from_staff_without_permissions(client, staff):
     from django.contrib.auth.models import Permission
 
-    user = User.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_modelversion"))
-    client.force_login(user)
+    staff.user_permissions.add(Permission.objects.get(codename="view_modelversion"))
+    client.force_login(staff)
     version = make_model_version(version=1, val_accuracy=0.9)
     client.post("/admin/modelzoo/modelversion/", {"action": "promote", "_selected_action": [version.pk]})
     assert ModelVersion.objects.get(pk=version.pk).status == "candidate"

@@ -1,21 +1,16 @@
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
 from factories import make_model_version
 from modelzoo.models import TrainingRun
-from modelzoo.setup import RESEARCHERS
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def cast():
-    """The fixed cast: anonymous, a volunteer with an account, staff, a researcher."""
-    volunteer = User.objects.create_user("volunteer", password="pw")
-    staff = User.objects.create_user("staff", password="pw", is_staff=True)
-    researcher = User.objects.create_user("researcher", password="pw")
-    researcher.groups.add(Group.objects.get(name=RESEARCHERS))
+def cast(volunteer, staff, researcher):
+    """The fixed cast (tests/conftest.py), each with an API client: anonymous, volunteer, staff, researcher."""
 
     def client_for(user):
         client = APIClient()

@@ -1,17 +1,9 @@
 import pytest
-from django.contrib.auth.models import User
 
 from factories import VoteFactory, VoterFactory, make_image
 from quiz.models import Image, Label, LabelSource, Split
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    user = User.objects.create_superuser("admin", "admin@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 def test_it_lists_images_with_thumbnails_votes_and_agreement(admin_client):
@@ -76,12 +68,11 @@ def test_it_keeps_anonymous_users_out(client):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_it_lets_staff_with_only_view_permission_look_but_not_label(client):
+def test_it_lets_staff_with_only_view_permission_look_but_not_label(client, staff):
     from django.contrib.auth.models import Permission
 
-    user = User.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_image"))
-    client.force_login(user)
+    staff.user_permissions.add(Permission.objects.get(codename="view_image"))
+    client.force_login(staff)
     image = make_image(label=None)
     assert client.get("/admin/quiz/image/").status_code == 200
     client.post("/admin/quiz/image/", {"action": "mark_corrosion", "_selected_action": [image.pk]})

@@ -1,7 +1,5 @@
 """Aggregation methods on simulated crowds whose truth is known."""
 
-import time
-
 import numpy as np
 import pytest
 
@@ -138,12 +136,14 @@ def test_it_is_deterministic():
     assert first.iterations == second.iterations
 
 
-def test_it_is_fast_on_ten_thousand_votes():
+def test_it_converges_on_ten_thousand_votes():
+    # How long this takes is measured by bench/aggregation_speed.py, not asserted on a shared CI machine.
     crowd = simulate(n_images=2000, n_voters=200, adversarial=0.3, n_gold=200)
     assert crowd["votes"].size == 10_000
-    started = time.perf_counter()
-    fit(crowd)
-    assert time.perf_counter() - started < 1.0
+    result = fit(crowd)
+    test = np.arange(crowd["truth"].size) >= 200
+    assert result.iterations < 100  # settled, not stopped by the cap
+    assert accuracy(result.posterior, crowd["truth"], test) >= 0.95
 
 
 def test_it_leaves_images_without_votes_undecided():

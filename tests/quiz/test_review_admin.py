@@ -1,7 +1,7 @@
 import uuid
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from factories import VoterFactory, make_image
@@ -11,12 +11,6 @@ from quiz.selectors import round_images_select
 
 pytestmark = pytest.mark.django_db
 QUEUE = "/admin/quiz/reviewitem/"
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
-    return client
 
 
 def with_votes(yes_by: dict[str, int], no_by: dict[str, int]) -> Image:
@@ -47,10 +41,12 @@ def test_it_queues_only_controversial_undecided_images_most_voted_first(admin_cl
 
 
 def test_it_shows_the_vote_split_by_expertise(admin_client):
-    with_votes({"none": 3, "professional": 0}, {"professional": 2})
+    with_votes({"none": 3, "professional": 0, "": 1}, {"professional": 2, "some": 1})
     html = admin_client.get(QUEUE).content.decode()
     assert "<tr><td>none</td><td>3 / 0</td></tr>" in html
+    assert "<tr><td>some</td><td>0 / 1</td></tr>" in html
     assert "<tr><td>professional</td><td>0 / 2</td></tr>" in html
+    assert "<tr><td>not given</td><td>1 / 0</td></tr>" in html
 
 
 def test_it_shows_the_thumbnail_linked_to_the_full_photo(admin_client):
@@ -90,11 +86,10 @@ def test_it_refuses_to_exclude_without_a_reason(admin_client):
     assert not Image.objects.get(pk=image.pk).excluded
 
 
-def test_it_lets_only_staff_who_may_change_images_decide(client):
+def test_it_lets_only_staff_who_may_change_images_decide(client, staff):
     image = with_votes({"none": 3}, {"some": 2})
-    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_image"))
-    client.force_login(viewer)
+    staff.user_permissions.add(Permission.objects.get(codename="view_image"))
+    client.force_login(staff)
     assert client.post(f"{QUEUE}{image.pk}/decide/", {"decision": "corrosion"}).status_code == 403
     assert Image.objects.get(pk=image.pk).expert_label is None
     client.logout()

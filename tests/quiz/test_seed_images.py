@@ -20,8 +20,11 @@ def test_it_generates_a_labelled_demo_set_and_says_so(settings):
     settings.SEED_IMAGES_DIR = None
     output = seed()
     assert "DEMO" in output and "SEED_IMAGES_DIR" in output
-    assert Image.objects.filter(split=Split.TRAIN).count() > 0
-    assert Image.objects.filter(split=Split.VALIDATION, expert_label__isnull=False).count() > 0
+    # Both classes in both splits, half each, and the validation photos labelled by an expert.
+    train = Image.objects.filter(split=Split.TRAIN)
+    validation = Image.objects.filter(split=Split.VALIDATION)
+    assert sorted(train.values_list("effective_label", flat=True)) == ["corrosion"] * 12 + ["no_corrosion"] * 12
+    assert sorted(validation.values_list("expert_label", flat=True)) == ["corrosion"] * 4 + ["no_corrosion"] * 4
 
 
 def test_it_does_nothing_when_the_pool_has_images(settings):

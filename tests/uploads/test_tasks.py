@@ -26,10 +26,12 @@ def test_it_retries_a_failing_attempt_before_the_cap(active_model):
 
     upload = upload_create(data=jpeg_bytes(), uploader_key=uuid.uuid4())
     default_storage.delete(upload.image.file.name)
-    with pytest.raises((Retry, FileNotFoundError)):
+    with pytest.raises(Retry):
         classify_upload.apply(args=[str(upload.pk)], retries=0)
     upload.refresh_from_db()
-    assert upload.status != Upload.Status.DONE
+    # Left for the retry to pick up: not failed, no reason recorded, one attempt counted.
+    assert upload.status == Upload.Status.RUNNING
+    assert upload.attempts == 1 and upload.failure_reason == ""
 
 
 def test_it_ignores_a_redelivered_task_for_a_finished_upload(active_model):
@@ -40,5 +42,12 @@ def test_it_ignores_a_redelivered_task_for_a_finished_upload(active_model):
     assert upload.status == Upload.Status.DONE and upload.attempts == 1
 
 
-def test_it_ignores_an_unknown_upload():
-    classify_upload.apply(args=[str(uuid.uuid4())])
+def test_it_ignores_an_unknown_upload(monkeypatch):
+    from uploads import services
+
+    failed = []
+    monkeypatch.setattr(services, "upload_fail", lambda **kwargs: failed.append(kwargs))
+    result = classify_upload.apply(args=[str(uuid.uuid4())])
+    # Done at once: no retry scheduled, no failure recorded, no upload made up.
+    assert result.successful() and result.result is None
+    assert failed == [] and not Upload.objects.exists()

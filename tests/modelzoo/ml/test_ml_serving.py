@@ -35,10 +35,8 @@ def trained_onnx(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    serving.clear_classifier_cache()
-    yield
-    serving.clear_classifier_cache()
+def fresh_cache(monkeypatch):
+    monkeypatch.setattr(serving, "_cached", None)
 
 
 def test_it_classifies_generated_photos(trained_onnx):
