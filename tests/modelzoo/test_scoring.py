@@ -82,5 +82,6 @@ def test_the_task_keeps_the_name_queued_messages_carry():
     from modelzoo.tasks import images_score_unlabelled as task
 
     # Its name from when quiz owned it: a message queued before the move must still find it.
-    assert task.name == "quiz.tasks.images_score_unlabelled" and app.tasks[task.name] is task
+    assert task.name == "quiz.tasks.images_score_unlabelled"
+    assert app.tasks[task.name].__module__ == "modelzoo.tasks"
     assert app.amqp.router.route({}, task.name)["queue"].name == "inference"
