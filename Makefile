@@ -8,7 +8,7 @@ PORT ?= 8000
 
 .PHONY: run test install lint bench-quiz clean worker-inference worker-training beat rehearse
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-inference.txt requirements-serving.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-inference.txt requirements-serving.txt requirements-simulation.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("modelzoo.urls")),
     path("", include("uploads.urls")),
     path("", include("dashboard.urls")),
+    path("", include("datasets.urls")),
 ]
 
 if settings.DEBUG:

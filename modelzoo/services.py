@@ -343,7 +343,7 @@ def _activate(version: ModelVersion, *, replacing: ModelVersion | None, replaced
 def _model_scores_refresh_on_commit(version: ModelVersion) -> None:
     """Uncertainty-first selection ranks images by the active model: score the pool once it is live."""
     if settings.QUIZ_SELECTION == "uncertain":
-        from quiz.tasks import images_score_unlabelled
+        from modelzoo.tasks import images_score_unlabelled
 
         transaction.on_commit(lambda: images_score_unlabelled.delay(version.pk))
 

@@ -3,7 +3,11 @@
 from celery import shared_task
 from django.conf import settings
 
-from modelzoo import services
+from modelzoo import scoring, services
+
+# Images scored per task on the inference queue before it hands the rest to a fresh task, so
+# uploads waiting for a verdict are not stuck behind a whole pool's worth of scoring.
+SCORING_SLICE = 512
 
 
 @shared_task(
@@ -19,3 +23,17 @@ def training_run_execute_task(run_id: int) -> None:
 @shared_task(name="modelzoo.tasks.retrain_if_enough_labels")
 def retrain_if_enough_labels() -> None:
     services.retrain_if_enough_labels()
+
+
+# Named as it was when quiz owned scoring: messages already queued under that name still find the
+# task, and CELERY_TASK_ROUTES sends it to the inference queue (modelzoo.tasks.* goes to training).
+@shared_task(bind=True, name="quiz.tasks.images_score_unlabelled", acks_late=True)
+def images_score_unlabelled(self, version_id: int, after_id: int = 0) -> None:
+    if self.request.is_eager:
+        # In-process (no broker): nothing else waits on this process's queue, and chaining would
+        # recurse once per slice.
+        scoring.images_score_unlabelled(version_id=version_id, after_id=after_id)
+        return
+    progress = scoring.images_score_unlabelled(version_id=version_id, after_id=after_id, max_images=SCORING_SLICE)
+    if not progress.finished:
+        images_score_unlabelled.delay(version_id, progress.last_id)

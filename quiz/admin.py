@@ -6,7 +6,6 @@ from django.db import connection
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from quiz.export_admin import export_selected_images
 from quiz.models import CrowdAggregation, Image, Label, Vote, Voter
 from quiz.selectors import images_controversial
 from quiz.services.images import image_set_expert_label
@@ -95,7 +94,7 @@ class ImageAdmin(admin.ModelAdmin):
         + [f for f in readonly_fields if f != "preview"]
         + ["excluded", "excluded_reason"]
     )
-    actions = ["mark_corrosion", "mark_no_corrosion", export_selected_images]
+    actions = ["mark_corrosion", "mark_no_corrosion"]
     show_full_result_count = False
     list_per_page = 50
 

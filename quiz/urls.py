@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quiz import apis, export_apis, views
+from quiz import apis, views
 
 app_name = "quiz"
 
@@ -9,5 +9,4 @@ urlpatterns = [
     path("expertise/", views.expertise_set, name="expertise"),
     path("api/quiz/round/", apis.RoundApi.as_view(), name="api-round"),
     path("api/quiz/voter/", apis.VoterApi.as_view(), name="api-voter"),
-    path("api/dataset/export/", export_apis.DatasetExportApi.as_view(), name="api-dataset-export"),
 ]

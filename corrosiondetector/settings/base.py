@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     "uploads",
     "modelzoo",
     "dashboard",
+    # After quiz: its admin adds the export action to quiz's image admin.
+    "datasets",
+    # Only for its management command (simulate_crowd); nothing in the product imports it.
+    "simulation",
 ]
 
 MIDDLEWARE = [

@@ -86,6 +86,14 @@ def test_it_builds_the_inference_worker_from_the_torch_free_stage(compose):
     assert "requirements.txt" in requirement_files_installed(stages, "full")
 
 
+def test_it_leaves_the_simulations_plotting_out_of_every_image():
+    stages = dockerfile_stages()
+    for target in ("inference", "web", "full"):
+        for requirements in requirement_files_installed(stages, target):
+            assert "matplotlib" not in packages(ROOT / requirements), (target, requirements)
+    assert "matplotlib" in packages(ROOT / "requirements-dev.txt")
+
+
 def test_it_serves_the_site_from_a_torch_free_image_with_collected_static_files(compose):
     web = compose["services"]["web"]
     assert web["build"]["target"] == "web"

@@ -1,6 +1,6 @@
 import pytest
 
-from quiz.simulation.volunteers import DEFAULT_PROFILES, Profile, crowd, image_is_hard, parse_profiles
+from simulation.volunteers import DEFAULT_PROFILES, Profile, crowd, image_is_hard, parse_profiles
 
 
 def answers(volunteers, *, hard: bool, n: int = 200) -> float:

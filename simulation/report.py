@@ -6,7 +6,7 @@ import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from quiz.simulation.runner import PAPER, PAPER_VOTES, SMOOTHING, CurveRow, smoothed_reached, smoothed_target
+from simulation.runner import PAPER, PAPER_VOTES, SMOOTHING, CurveRow, smoothed_reached, smoothed_target
 
 PUBLISHED = {"votes": PAPER_VOTES, "start": 0.66, "end": 0.93}
 

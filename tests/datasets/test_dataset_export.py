@@ -9,15 +9,10 @@ import pytest
 from django.http import StreamingHttpResponse
 from PIL import Image as PilImage
 
+from datasets.apis import dataset_zip_response
+from datasets.export import CSV_COLUMNS, DatasetExport, zip_stream
+from datasets.selectors import ExportOptionsError, dataset_export_select
 from factories import make_image
-from quiz.dataset_export import (
-    CSV_COLUMNS,
-    DatasetExport,
-    ExportOptionsError,
-    dataset_export_select,
-    zip_stream,
-)
-from quiz.export_apis import dataset_zip_response
 from quiz.models import Image, Label, LabelSource, Split
 from quiz.services.images import image_import
 
@@ -200,6 +195,24 @@ def test_it_writes_a_readme_with_counts_date_and_provenance():
     assert "| train | 2 | 1 | 3 |" in readme and "| validation | 0 | 1 | 1 |" in readme
     assert re.search(r"Exported \d{4}-\d\d-\d\d \d\d:\d\d UTC: 4 photos", readme)
     assert "crowd-sourced" in readme and "label_source" in readme and "never exported" in readme
+
+
+def test_it_describes_majority_voting_when_the_site_counts_votes(settings):
+    settings.QUIZ_AGGREGATION, settings.QUIZ_MIN_VOTES = "majority", 5
+    make_image(label=Label.CORROSION)
+    readme = exported().read("README.md").decode()
+    assert "Once a photo has 5 votes its crowd label is the majority" in readme
+    assert "Dawid–Skene" not in readme
+
+
+def test_it_describes_weighted_aggregation_when_the_site_weighs_votes(settings):
+    settings.QUIZ_AGGREGATION = "weighted"
+    settings.QUIZ_MIN_VOTES, settings.QUIZ_MIN_VOTES_CONFIDENT, settings.QUIZ_LABEL_CONFIDENCE = 5, 3, 0.95
+    make_image(label=Label.CORROSION)
+    readme = exported().read("README.md").decode()
+    assert "majority" not in readme.replace("majority side", "")
+    assert "Dawid–Skene" in readme and "reliability" in readme
+    assert "once 3 votes make it at least 95% likely" in readme and "once it has 5 votes" in readme
 
 
 def test_it_writes_a_valid_zip_when_nothing_matches():

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from quiz.simulation.report import summary_markdown, write_csv, write_plot
-from quiz.simulation.runner import STRATEGIES, SimulationConfig, simulate
-from quiz.simulation.site import SiteError
-from quiz.simulation.volunteers import DEFAULT_HARD_SHARE, DEFAULT_ROUNDS_MEAN, parse_profiles
+from simulation.report import summary_markdown, write_csv, write_plot
+from simulation.runner import STRATEGIES, SimulationConfig, simulate
+from simulation.site import SiteError
+from simulation.volunteers import DEFAULT_HARD_SHARE, DEFAULT_ROUNDS_MEAN, parse_profiles
 
 
 class Command(BaseCommand):
@@ -52,6 +53,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         config = self._config(options)
+        _plotting_available()
         config.out.mkdir(parents=True, exist_ok=True)
         bars: dict[str, tqdm] = {}
 
@@ -114,3 +116,9 @@ class Command(BaseCommand):
             stop_when_reached=not options["run_all_votes"],
             **extra,
         )
+
+
+def _plotting_available() -> None:
+    # Checked before the run, not after its hours: matplotlib is left out of the production images.
+    if importlib.util.find_spec("matplotlib") is None:
+        raise CommandError("the simulation plots with matplotlib: pip install -r requirements-simulation.txt")

@@ -10,8 +10,8 @@ The zip is made on the fly: `zip_stream` writes each entry with a data descripto
 sink and hands the bytes on as they come, so memory holds a chunk or two whatever the size of the
 export, and an HTTP download starts at once instead of after the whole file is built.
 
-Only reads the database; the command, the staff API and the admin action all go through
-`dataset_export_select` and `DatasetExport`.
+Only reads the database; the command, the staff API and the admin action all choose photos with
+`datasets.selectors.dataset_export_select` and zip them with `DatasetExport`.
 """
 
 from __future__ import annotations
@@ -29,101 +29,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from datasets.selectors import BALANCE_RULE, DatasetSelection
 from quiz.models import Image, Label, Split
 
 logger = logging.getLogger(__name__)
 
-ALL_SPLITS = "all"
-SPLIT_CHOICES = (ALL_SPLITS, *Split.values)
 CSV_COLUMNS = ["file", "split", "effective_label", "label_source", "yes_votes", "no_votes", "agreement", "expert_label"]
 CHUNK_SIZE = 64 * 1024
 # Rows loaded per query while streaming: few enough to keep memory flat, enough that a large export
 # is not one query per photo.
 BATCH_SIZE = 200
-BALANCE_RULE = (
-    "equal numbers of each class within each split; of the larger class, the photos with the lowest SHA-256 "
-    "(a content-derived order: the same pool always gives the same set, and it favours neither easy nor hard photos)"
-)
 # Photos are already compressed (JPEG, PNG, WebP): deflating them again costs CPU and saves nothing.
 _DEFLATED_SUFFIXES = (".csv", ".md", ".txt", ".json")
 
 Producer = Callable[[], Iterable[bytes]]
 Entry = tuple[str, Producer]
-
-
-class ExportOptionsError(ValueError):
-    """Options that make no export; the command reports it as a CommandError, the API as a 400."""
-
-
-@dataclass(frozen=True, eq=False)
-class DatasetSelection:
-    """The photos chosen for an export, in archive order, and the options that chose them."""
-
-    images: QuerySet[Image]  # the filters alone, applied again while streaming
-    image_ids: list[int]
-    split: str = ALL_SPLITS
-    min_votes: int = 0
-    balanced: bool = False
-
-    def __len__(self) -> int:
-        return len(self.image_ids)
-
-
-def exportable_images(base: QuerySet[Image] | None = None) -> QuerySet[Image]:
-    """Photos allowed to leave at all: labelled and not excluded, whatever else was asked."""
-    images = Image.objects.all() if base is None else base
-    return images.filter(excluded=False, effective_label__isnull=False)
-
-
-def dataset_export_select(
-    *,
-    split: str = ALL_SPLITS,
-    min_votes: int | None = None,
-    balanced: bool = False,
-    base: QuerySet[Image] | None = None,
-) -> DatasetSelection:
-    """Choose the photos of an export.
-
-    `min_votes` keeps photos with at least that many votes or an expert label (an expert's word needs
-    no crowd behind it). `balanced` keeps `BALANCE_RULE`. `base` narrows the pool (the admin's selection).
-    """
-    if split not in SPLIT_CHOICES:
-        raise ExportOptionsError(f"split must be one of {', '.join(SPLIT_CHOICES)}, not {split!r}")
-    if min_votes is not None and min_votes < 0:
-        raise ExportOptionsError(f"min_votes must be at least 0, not {min_votes}")
-    min_votes = min_votes or 0
-    # Without clearing it, an ordering inherited from `base` (the admin's) would leak into GROUP BY below.
-    images = exportable_images(base).order_by()
-    if split != ALL_SPLITS:
-        images = images.filter(split=split)
-    if min_votes:
-        images = images.filter(Q(vote_count__gte=min_votes) | Q(expert_label__isnull=False))
-    ids = _balanced_ids(images) if balanced else _all_ids(images)
-    return DatasetSelection(images=images, image_ids=ids, split=split, min_votes=min_votes, balanced=balanced)
-
-
-def _all_ids(images: QuerySet[Image]) -> list[int]:
-    return list(images.order_by("split", "effective_label", "sha256").values_list("id", flat=True))
-
-
-def _balanced_ids(images: QuerySet[Image]) -> list[int]:
-    sizes = Counter(
-        {
-            (row["split"], row["effective_label"]): row["n"]
-            for row in images.values("split", "effective_label").annotate(n=Count("id"))
-        }
-    )
-    ids: list[int] = []
-    for split in Split.values:
-        per_class = min(sizes[(split, label)] for label in Label.values)
-        for label in Label.values:
-            if per_class:
-                group = images.filter(split=split, effective_label=label).order_by("sha256")
-                ids += group.values_list("id", flat=True)[:per_class]
-    return ids
 
 
 def archive_name(image: Image) -> str:
@@ -213,8 +135,7 @@ digits of its SHA-256. `labels.csv` has a row per photo: {", ".join(CSV_COLUMNS)
 
 ## Labels and their provenance
 
-Labels are crowd-sourced. Volunteers were asked: "{settings.QUIZ_QUESTION}" Once a photo has
-{settings.QUIZ_MIN_VOTES} votes its crowd label is the majority; a tie stays undecided. Each photo's label is
+Labels are crowd-sourced. Volunteers were asked: "{settings.QUIZ_QUESTION}" {crowd_rule()} Each photo's label is
 the first of: an expert's label, the crowd's label, the label it was imported with from its original source.
 `label_source` (expert, crowd or imported) says which one it carries, `expert_label` gives the expert's where
 there is one, and `yes_votes`, `no_votes` and `agreement` (the share of votes on the majority side, empty without
@@ -228,6 +149,20 @@ use them to evaluate, not to train.
 - balanced: {BALANCE_RULE if selection.balanced else "no"}
 - photos excluded by reviewers are never exported; unlabelled photos are not exported.{missing}
 """
+
+
+def crowd_rule() -> str:
+    """How this site turns votes into a crowd label, as the settings say (QUIZ_AGGREGATION)."""
+    if settings.QUIZ_AGGREGATION == "weighted":
+        return (
+            "Votes are weighed by each volunteer's reliability, estimated from all votes with Dawid–Skene "
+            "(expert-labelled photos served as gold questions anchor it). A photo's crowd label is the likelier "
+            f"side once {settings.QUIZ_MIN_VOTES_CONFIDENT} votes make it at least "
+            f"{settings.QUIZ_LABEL_CONFIDENCE:.0%} likely, or in any case once it has {settings.QUIZ_MIN_VOTES} "
+            "votes; an exact tie stays undecided. So the crowd label may disagree with the larger of `yes_votes` "
+            "and `no_votes`."
+        )
+    return f"Once a photo has {settings.QUIZ_MIN_VOTES} votes its crowd label is the majority; a tie stays undecided."
 
 
 def _csv_row(image: Image) -> list:

@@ -2,6 +2,8 @@
 
 Torch-free, like the rest of the serving side: it runs on the inference worker through
 modelzoo.inference, with the one shared preprocessing (modelzoo.ml.preprocessing) that uploads use.
+The scores go into the image's own fields (model_probability, model_margin, model_version), which
+quiz's selection reads: modelzoo writes them, so quiz never needs to import modelzoo.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from modelzoo.ml import preprocessing
+from modelzoo.selectors import model_version_active
 from quiz.models import NEEDS_VOTES, Image
 
 logger = logging.getLogger(__name__)
@@ -39,9 +43,8 @@ def images_score_unlabelled(
     `max_images` lets a worker do the pool in slices between other tasks (continue from `last_id`).
     With `version_id`, a call made for a version that is no longer active does nothing.
     """
+    # onnxruntime loads only in the process that scores, not in every process importing the tasks.
     from modelzoo.inference import classifier_for
-    from modelzoo.ml import preprocessing
-    from modelzoo.selectors import model_version_active
 
     version = model_version_active()
     if version is None or (version_id is not None and version.pk != version_id):

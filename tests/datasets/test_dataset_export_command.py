@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.core.management.base import OutputWrapper
 
+from datasets.management.commands.export_dataset import Command
 from factories import make_image
-from quiz.management.commands.export_dataset import Command
 from quiz.models import Label, Split
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_it_leaves_nothing_behind_when_writing_fails(out_dir, monkeypatch):
         yield b"PK"
         raise OSError("disk full")
 
-    monkeypatch.setattr("quiz.dataset_export.DatasetExport.chunks", broken_chunks)
+    monkeypatch.setattr("datasets.export.DatasetExport.chunks", broken_chunks)
     with pytest.raises(CommandError, match="disk full"):
         export(out)
     assert list(out_dir.iterdir()) == []

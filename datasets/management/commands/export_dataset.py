@@ -6,13 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from quiz.dataset_export import (
-    BALANCE_RULE,
-    SPLIT_CHOICES,
-    ExportOptionsError,
-    dataset_export_select,
-    dataset_export_write,
-)
+from datasets.export import dataset_export_write
+from datasets.selectors import BALANCE_RULE, SPLIT_CHOICES, ExportOptionsError, dataset_export_select
 
 
 class Command(BaseCommand):

@@ -4,11 +4,13 @@ import csv
 import sqlite3
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
 from quiz.demo_images import make_demo_image
-from quiz.simulation.runner import STRATEGIES
+from simulation.runner import STRATEGIES
 
+# Starts gunicorn and `manage.py` subprocesses and trains models: an outside harness, not a unit test.
+pytestmark = pytest.mark.integration
 TINY_TRAINING = '{"width": 4, "input_size": 32, "batch_size": 8}'
 
 
@@ -77,9 +79,3 @@ def test_it_records_the_labels_self_training_gave_and_how_many_were_right(tiny_d
             "SELECT COUNT(*) FROM quiz_image WHERE split = 'train' AND effective_label IS NOT NULL AND NOT excluded"
         ).fetchone()
     assert int(retrain["n_train_images"]) == labelled + pseudo
-
-
-def test_it_refuses_a_folder_without_train_and_validation(tmp_path):
-    (tmp_path / "data").mkdir()
-    with pytest.raises(CommandError, match="train"):
-        call_command("simulate_crowd", "--dataset", str(tmp_path / "data"), "--out", str(tmp_path / "out"))

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from quiz.simulation.dataset import TruthImage, dataset_load, seed_sample, stage_folders
-from quiz.simulation.site import QuizClient, Site, SiteError
-from quiz.simulation.volunteers import DEFAULT_HARD_SHARE, DEFAULT_PROFILES, Profile, crowd, image_is_hard
+from simulation.dataset import TruthImage, dataset_load, seed_sample, stage_folders
+from simulation.site import QuizClient, Site, SiteError
+from simulation.volunteers import DEFAULT_HARD_SHARE, DEFAULT_PROFILES, Profile, crowd, image_is_hard
 
 # Each strategy is nothing but the live site's settings: the simulation tests what the site really does.
 STRATEGIES: dict[str, dict[str, str]] = {

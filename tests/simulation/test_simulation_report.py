@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from quiz.simulation.report import summarise, summary_markdown, votes_to_reach, write_csv, write_plot
-from quiz.simulation.runner import CurveRow, SimulationConfig
+from simulation.report import summarise, summary_markdown, votes_to_reach, write_csv, write_plot
+from simulation.runner import CurveRow, SimulationConfig
 
 
 def row(strategy, votes, accuracy, labelled=0):

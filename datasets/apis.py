@@ -11,7 +11,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.views import APIView
 
 from corrosiondetector.openapi import error_responses
-from quiz.dataset_export import SPLIT_CHOICES, DatasetExport, DatasetSelection, dataset_export_select
+from datasets.export import DatasetExport
+from datasets.selectors import SPLIT_CHOICES, DatasetSelection, dataset_export_select
 
 
 def dataset_zip_response(selection: DatasetSelection) -> StreamingHttpResponse:
