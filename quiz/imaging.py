@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image as PILImage
 from PIL import ImageOps
@@ -116,6 +119,25 @@ def _flatten_to_rgb(img: PILImage.Image) -> PILImage.Image:
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
     return img.convert("RGB")
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def image_files(directory: str | os.PathLike) -> list[Path]:
+    """Every image file under DIRECTORY, recursively, by name suffix, sorted."""
+    return sorted(
+        path for path in Path(directory).rglob("*") if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def image_folder_files(directory: str | os.PathLike, labels: Sequence[str]) -> list[tuple[Path, str]]:
+    """(path, label) of an ImageFolder tree, DIRECTORY/<label>/..., in the order of LABELS (a missing folder: none).
+
+    The order is part of the result: training shuffles with a seeded generator, so the same files in
+    another order would train another model.
+    """
+    return [(path, label) for label in labels for path in image_files(Path(directory) / label)]
 
 
 def sha256_of(data: bytes) -> str:

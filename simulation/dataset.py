@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from quiz.management.commands.import_images import image_folder_files
+from quiz.imaging import image_folder_files, sha256_of
+from quiz.models import Label
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,11 @@ def dataset_load(root: Path) -> list[TruthImage]:
         folder = root / split
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder} is missing: the dataset needs train/ and validation/ ImageFolders")
-        for path, label in image_folder_files(folder):
-            images.append(TruthImage(path=path, label=label, split=split, sha256=_sha256(path)))
+        for path, label in image_folder_files(folder, Label.values):
+            images.append(TruthImage(path=path, label=label, split=split, sha256=sha256_of(path.read_bytes())))
     if not any(image.split == "validation" for image in images):
         raise FileNotFoundError(f"no images in {root}/validation")
     return images
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def seed_sample(images: list[TruthImage], *, count: int, seed: int) -> set[str]:

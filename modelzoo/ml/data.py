@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from modelzoo.ml import preprocessing
+from quiz.imaging import image_folder_files
 
 CLASS_NAMES = ("no_corrosion", "corrosion")  # index = label int
 CORROSION_LABEL = 1
@@ -24,14 +25,8 @@ Item = tuple[Any, int]  # (path, bytes or file object, label) with label 1 = cor
 
 
 def image_folder_items(split_dir: str | os.PathLike) -> list[Item]:
-    """(path, label) for an ImageFolder split: ``<split_dir>/{corrosion,no_corrosion}/*.jpg``, sorted."""
-    items: list[Item] = []
-    for label, name in enumerate(CLASS_NAMES):
-        folder = os.path.join(split_dir, name)
-        for filename in sorted(os.listdir(folder)):
-            if filename.lower().endswith((".jpg", ".jpeg", ".png")):
-                items.append((os.path.join(folder, filename), label))
-    return items
+    """(path, label) for an ImageFolder split: ``<split_dir>/{no_corrosion,corrosion}/...``, label = class index."""
+    return [(str(path), CLASS_NAMES.index(name)) for path, name in image_folder_files(split_dir, CLASS_NAMES)]
 
 
 def available_cores() -> int:

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image as PILImage
 
 from factories import jpeg_bytes, mpo_bytes
-from quiz.imaging import InvalidImage, clean_photo, inspect_image, make_thumbnail, sha256_of
+from quiz.imaging import InvalidImage, clean_photo, image_folder_files, inspect_image, make_thumbnail, sha256_of
 
 MAX = 40_000_000
 
@@ -146,3 +146,17 @@ def test_it_makes_the_thumbnail_of_a_phone_photos_primary_image():
 def test_it_refuses_to_make_a_thumbnail_of_what_is_not_an_image():
     with pytest.raises(InvalidImage):
         make_thumbnail(b"not an image at all")
+
+
+def test_it_walks_an_image_folder_tree_in_the_order_of_the_labels_asked_for(tmp_path):
+    for relative in ("corrosion/b.jpg", "corrosion/deep/a.PNG", "corrosion/notes.txt", "no_corrosion/c.webp"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(b"x")
+
+    found = image_folder_files(tmp_path, ["no_corrosion", "corrosion", "missing"])
+
+    assert [(str(path.relative_to(tmp_path)), label) for path, label in found] == [
+        ("no_corrosion/c.webp", "no_corrosion"),
+        ("corrosion/b.jpg", "corrosion"),
+        ("corrosion/deep/a.PNG", "corrosion"),
+    ]

@@ -9,8 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from modelzoo.selectors import model_version_active
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+from quiz.imaging import image_files
 
 
 def expand(paths: list[str]) -> list[Path]:
@@ -18,7 +17,7 @@ def expand(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found += image_files(path)
         else:
             found.append(path)
     return found

@@ -11,32 +11,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from quiz.imaging import read_and_prepare
+from quiz.imaging import image_files, image_folder_files, read_and_prepare
 from quiz.models import Label, Split
 from quiz.services.images import image_import
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
-
-
-def image_folder_files(directory: Path) -> list[tuple[Path, str]]:
-    found = []
-    for label in Label.values:
-        folder = directory / label
-        if folder.is_dir():
-            found += [
-                (path, label)
-                for path in sorted(folder.rglob("*"))
-                if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
-            ]
-    return found
-
 
 def unlabelled_files(directory: Path) -> list[tuple[Path, None]]:
-    return [
-        (path, None)
-        for path in sorted(directory.rglob("*"))
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
-    ]
+    return [(path, None) for path in image_files(directory)]
 
 
 class Command(BaseCommand):
@@ -73,7 +54,7 @@ class Command(BaseCommand):
             raise CommandError("validation images need expert labels: add --expert")
         if unlabelled and (expert or split == Split.VALIDATION):
             raise CommandError("--unlabelled is for training images without --expert")
-        files = unlabelled_files(directory) if unlabelled else image_folder_files(directory)
+        files = unlabelled_files(directory) if unlabelled else image_folder_files(directory, Label.values)
         if not files:
             where = directory if unlabelled else f"{directory}/corrosion or {directory}/no_corrosion"
             raise CommandError(f"no images found under {where}")
