@@ -76,6 +76,10 @@ class ModelVersion(models.Model):
     n_pseudo_labels = models.PositiveIntegerField(default=0)
     pseudo_labels = models.JSONField(default=dict, blank=True)
     n_val_images = models.PositiveIntegerField()
+    # The training images' ids, so a withdrawn upload can be traced to the versions that learned from it.
+    train_image_ids = models.JSONField(default=list, blank=True)
+    # Images deleted after this version trained on them: [{"image_id": 12, "withdrawn_at": "2026-12-02T…"}].
+    withdrawn_images = models.JSONField(default=list, blank=True)
     n_votes = models.PositiveIntegerField(help_text="crowd votes recorded when training started")
     history = models.JSONField(default=list)
     best_epoch = models.PositiveIntegerField()

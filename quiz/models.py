@@ -31,6 +31,18 @@ class Source(models.TextChoices):
     UPLOAD = "upload", "Upload"
 
 
+class Moderation(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    PENDING = "pending", "Waiting for staff"
+    REJECTED = "rejected", "Rejected"
+
+
+class ReportReason(models.TextChoices):
+    INAPPROPRIATE = "inappropriate", "Inappropriate"
+    PERSONAL_INFORMATION = "personal_information", "Shows personal information"
+    NOT_RELEVANT = "not_relevant", "Not relevant"
+
+
 class Expertise(models.TextChoices):
     UNKNOWN = "", "Not given"
     NONE = "none", "None"
@@ -101,8 +113,31 @@ class Image(models.Model):
     # instead of ORDER BY RANDOM() over the whole table.
     random_key = models.FloatField(default=_random_key)
 
+    # Who may see it. Imports are shared; an upload is shared once one of its uploaders says so (until
+    # then its files live on the private storage, served to its uploaders alone).
+    # Database defaults on every field below: benchmarks and tests insert images with raw SQL.
+    shared = models.BooleanField(default=True, db_default=True)
+    moderation = models.CharField(
+        max_length=16, choices=Moderation.choices, default=Moderation.APPROVED, db_default=Moderation.APPROVED
+    )
+    moderation_reason = models.CharField(max_length=255, blank=True, default="", db_default="")
+    moderated_at = models.DateTimeField(null=True, blank=True)
+    # Reports from distinct voters reached QUIZ_REPORTS_TO_HIDE: out of the quiz until staff decide.
+    hidden_by_reports = models.BooleanField(default=False, db_default=False)
+    report_count = models.PositiveIntegerField(default=0, db_default=0)
+    excluded_by_staff = models.BooleanField(default=False, db_default=False)
+    # Perceptual hash (64-bit dHash/pHash as 16 hex digits) for near-duplicate checks; "" until computed.
+    phash = models.CharField(max_length=16, blank=True, default="", db_default="", db_index=True)
+    # A near-duplicate of this validation image (resized, re-encoded, cropped, recoloured): it must never
+    # train the model that the validation set scores.
+    near_duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="near_duplicates"
+    )
+
+    # The one gate of the pool: the quiz, training, exports and the dashboard's lists all filter on
+    # excluded=False. Stored, and derived from the reasons above by refresh_excluded().
     excluded = models.BooleanField(default=False)
-    excluded_reason = models.CharField(max_length=255, blank=True)
+    excluded_reason = models.CharField(max_length=255, blank=True, help_text="staff's reason, with excluded_by_staff")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -186,6 +221,15 @@ class Image(models.Model):
             self.crowd_confidence = round(float(confidence), 4)
         self.refresh_effective_label()
 
+    def refresh_excluded(self) -> None:
+        self.excluded = (
+            not self.shared
+            or self.moderation != Moderation.APPROVED
+            or self.hidden_by_reports
+            or self.excluded_by_staff
+            or self.near_duplicate_of_id is not None
+        )
+
     def refresh_effective_label(self) -> None:
         by_precedence = [
             (self.expert_label, LabelSource.EXPERT),
@@ -198,6 +242,18 @@ class Image(models.Model):
             self.labelled_at = timezone.now() if label else None
 
 
+# What refresh_excluded() reads, and writes.
+EXCLUSION_FIELDS = [
+    "shared",
+    "moderation",
+    "moderation_reason",
+    "moderated_at",
+    "hidden_by_reports",
+    "report_count",
+    "excluded_by_staff",
+    "near_duplicate_of",
+    "excluded",
+]
 LABEL_FIELDS = ["crowd_label", "crowd_confidence", "expert_label", "effective_label", "label_source", "labelled_at"]
 COUNTER_FIELDS = ["votes_yes", "votes_no", "vote_count"]
 
@@ -221,6 +277,8 @@ class Voter(models.Model):
         default=DEFAULT_SPECIFICITY, db_default=DEFAULT_SPECIFICITY, help_text="P(leaves unticked | no corrosion)"
     )
     reliability_at = models.DateTimeField(null=True, blank=True, help_text="when last estimated")
+    # The answer last given to "Share with the crowd" on the upload page, offered again next time.
+    shares_uploads = models.BooleanField(default=False, db_default=False)
 
     def __str__(self) -> str:
         return f"Voter {str(self.key)[:8]}"
@@ -242,6 +300,23 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"Vote {self.pk}: {'corrosion' if self.corrosion else 'no corrosion'}"
+
+
+class Report(models.Model):
+    """A volunteer's "Report this photo"; one per voter and image."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="reports")
+    voter = models.ForeignKey(Voter, on_delete=models.CASCADE, related_name="reports")
+    reason = models.CharField(max_length=32, choices=ReportReason.choices)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set when staff decided on the image (kept or rejected): the report no longer counts towards hiding it.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["voter", "image"], name="one_report_per_voter_and_image")]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} on image {self.image_id}: {self.reason}"
 
 
 class CrowdAggregation(models.Model):

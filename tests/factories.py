@@ -34,6 +34,8 @@ def make_image(
     expert = split == Split.VALIDATION if expert is None else expert
     image = image_import(data=jpeg_bytes(label or Label.CORROSION), split=split, label=label, expert=expert).image
     if fields:
+        # A test's excluded=True stands for a reviewer's exclusion, the reason refresh_excluded() keeps.
+        fields.setdefault("excluded_by_staff", bool(fields.get("excluded")))
         for name, value in fields.items():
             setattr(image, name, value)
         image.refresh_crowd_label(min_votes=settings.QUIZ_MIN_VOTES)

@@ -32,6 +32,8 @@ class Upload(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     failure_reason = models.CharField(max_length=500, blank=True)
     corrected_label = models.CharField(max_length=16, choices=Label.choices, null=True, blank=True)
+    # The uploader's "Share with the crowd": unticked by default. Unshared, the photo is theirs alone.
+    shared = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

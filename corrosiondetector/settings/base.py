@@ -252,6 +252,10 @@ QUIZ_REAGGREGATE_MINUTES = env_int("QUIZ_REAGGREGATE_MINUTES", 30, minimum=1)
 # active model's least certain unlabelled images first, QUIZ_EXPLORE_RATE of the slots still random).
 QUIZ_SELECTION = env_choice("QUIZ_SELECTION", "random", ("random", "uncertain"))
 QUIZ_EXPLORE_RATE = env_float("QUIZ_EXPLORE_RATE", 0.25, minimum=0.0, maximum=1.0)
+# Reports from distinct voters that take a photo out of the quiz until staff decide.
+QUIZ_REPORTS_TO_HIDE = env_int("QUIZ_REPORTS_TO_HIDE", 2, minimum=1)
+# Reports per minute and voter (and per address, ten times as many); 0 switches a limit off.
+QUIZ_REPORT_RATE_PER_VOTER = env_int("QUIZ_REPORT_RATE_PER_VOTER", 10, minimum=0)
 VOTER_COOKIE_NAME = "cd_voter"
 VOTER_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
 
@@ -286,6 +290,13 @@ UPLOAD_MAX_SIDE = env_int("UPLOAD_MAX_SIDE", 1600, minimum=64)
 UPLOAD_RATE_PER_VOTER = env_int("UPLOAD_RATE_PER_VOTER", 20, minimum=0)
 UPLOAD_RATE_PER_IP = env_int("UPLOAD_RATE_PER_IP", 120, minimum=0)
 UPLOAD_MAX_RETRIES = env_int("UPLOAD_MAX_RETRIES", 3, minimum=0)
+# When a shared upload reaches the quiz: "pre" (after staff approve it), "post" (at once; reports can
+# pull it) or "off" (at once, no queue).
+UPLOAD_MODERATION = env_choice("UPLOAD_MODERATION", "pre", ("pre", "post", "off"))
+# Unshared uploads (seen by their uploader only) are deleted this many days after upload.
+UPLOAD_RETENTION_DAYS = env_int("UPLOAD_RETENTION_DAYS", 30, minimum=1)
+# Uploads per minute and API token (scripts); 0 switches the limit off.
+UPLOAD_RATE_PER_TOKEN = env_int("UPLOAD_RATE_PER_TOKEN", 60, minimum=0)
 # An upload still queued or running after this many seconds is handed to the inference queue
 # again (its message may have died with a worker or a broker restart).
 UPLOAD_REQUEUE_AFTER = env_int("UPLOAD_REQUEUE_AFTER", 60, minimum=1)

@@ -33,9 +33,10 @@ def image_exclude(*, image_id: int, reason: str) -> Image:
     if not reason:
         raise ValueError("a reason is needed to exclude an image")
     image = Image.objects.select_for_update().get(pk=image_id)
-    image.excluded = True
+    image.excluded_by_staff = True
     image.excluded_reason = reason[:255]
-    image.save(update_fields=["excluded", "excluded_reason"])
+    image.refresh_excluded()
+    image.save(update_fields=["excluded_by_staff", "excluded_reason", "excluded"])
     return image
 
 
