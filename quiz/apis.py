@@ -7,7 +7,7 @@ served to the same voter cookie, which a cross-site page cannot read.
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from corrosiondetector.openapi import RETRY_AFTER, error_responses
+from quiz.errors import ImageNotInQuiz
 from quiz.identity import ip_hash, voter_key
 from quiz.models import Expertise, ReportReason
 from quiz.rounds import round_token_make
@@ -178,7 +179,7 @@ class ReportApi(PublicApi):
         "Enough reports from distinct voters (QUIZ_REPORTS_TO_HIDE) take the photo out of the quiz until "
         "staff decide.",
         request=ReportInput,
-        parameters=[RETRY_AFTER],
+        parameters=[OpenApiParameter("image_id", int, OpenApiParameter.PATH, description="the photo id"), RETRY_AFTER],
         responses={
             201: ReportOutput,
             **error_responses(
@@ -193,11 +194,14 @@ class ReportApi(PublicApi):
             ),
         },
     )
-    def post(self, request, image_id: int):
+    def post(self, request, image_id: str):
+        # Any path segment reaches this view, so that a malformed id gets the API's JSON 404 (not Django's page).
+        if not (image_id.isascii() and image_id.isdigit()):
+            raise ImageNotInQuiz("There is no such photo in the quiz.")
         payload = ReportInput(data=request.data)
         payload.is_valid(raise_exception=True)
         report = image_report(
-            image_id=image_id,
+            image_id=int(image_id),
             voter_key=voter_key(request),
             reason=payload.validated_data["reason"],
             ip_hash=ip_hash(request),

@@ -55,7 +55,7 @@ def test_it_hides_the_photo_after_two_voters_and_then_answers_404(image, setting
 
 def test_it_answers_404_to_an_unknown_or_excluded_photo(volunteer_client):
     excluded = make_image(label=None, excluded=True, excluded_reason="blurry")
-    for image_id in (excluded.pk, excluded.pk + 1000):
+    for image_id in (excluded.pk, excluded.pk + 1000, "-1", "x", "9" * 30):
         response = volunteer_client.post(url(image_id), {"reason": "inappropriate"}, format="json")
         assert response.status_code == 404 and response.json()["detail"]
     assert not Report.objects.exists()
