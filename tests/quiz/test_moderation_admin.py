@@ -136,3 +136,14 @@ def test_it_shows_reports_with_filters_and_on_the_image(admin_client):
     assert admin_client.get("/admin/quiz/report/", {"resolved": "yes"}).context["cl"].result_list.count() == 0
     html = admin_client.get(f"/admin/quiz/image/{image.pk}/change/").content.decode()
     assert "Shows personal information" in html
+
+
+@pytest.mark.parametrize("mode", ["pre", "post", "off"])
+def test_it_queues_report_hidden_photos_under_every_mode_but_approved_uploads_never(admin_client, settings, mode):
+    settings.UPLOAD_MODERATION = mode
+    settings.QUIZ_REPORTS_TO_HIDE = 1
+    # What an upload shared under "post" or "off" starts as: approved, in the quiz at once.
+    upload_image = make_image(label=None, source="upload", moderation=Moderation.APPROVED)
+    Upload.objects.create(image=upload_image, uploader_key=uuid.uuid4(), shared=True)
+    hidden = reported_away(ReportReason.INAPPROPRIATE)
+    assert queued(admin_client) == [hidden.pk]
