@@ -6,7 +6,7 @@ from django.db import connection
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from quiz.models import CrowdAggregation, Image, Label, Vote, Voter
+from quiz.models import CrowdAggregation, Image, Label, Report, Vote, Voter
 from quiz.selectors import images_controversial
 from quiz.services.images import image_set_expert_label
 
@@ -39,6 +39,20 @@ class ControversialFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReportInline(admin.TabularInline):
+    """Volunteers' reports on the image: read-only, staff decide in the moderation queue."""
+
+    model = Report
+    fields = ["reason", "voter", "created_at", "resolved_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
     list_display = [
@@ -65,6 +79,8 @@ class ImageAdmin(admin.ModelAdmin):
         "expert_label",
         "source",
         "excluded",
+        "moderation",
+        "hidden_by_reports",
     ]
     search_fields = ["=id", "=sha256", "original_name"]
     readonly_fields = [
@@ -97,6 +113,7 @@ class ImageAdmin(admin.ModelAdmin):
     actions = ["mark_corrosion", "mark_no_corrosion"]
     show_full_result_count = False
     list_per_page = 50
+    inlines = [ReportInline]
 
     @admin.display(description="Photo")
     def photo(self, obj: Image):
@@ -207,3 +224,27 @@ class CrowdAggregationAdmin(ReadOnlyAdmin):
         "seconds",
     ]
     ordering = ["-id"]
+
+
+class ResolvedFilter(admin.SimpleListFilter):
+    title = "resolved"
+    parameter_name = "resolved"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Open"), ("yes", "Resolved by staff")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(resolved_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyAdmin):
+    list_display = ["id", "image_id", "reason", "voter", "created_at", "resolved_at"]
+    list_select_related = ["voter"]
+    list_filter = ["reason", ResolvedFilter]
+    raw_id_fields = ["voter", "image"]
+    show_full_result_count = False
+    ordering = ["-id"]
+    search_fields = ["=image__id"]

@@ -7,7 +7,7 @@ served to the same voter cookie, which a cross-site page cannot read.
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -15,13 +15,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from corrosiondetector.openapi import RETRY_AFTER, error_responses
+from quiz.errors import ImageNotInQuiz
 from quiz.identity import ip_hash, voter_key
-from quiz.models import Expertise
+from quiz.models import Expertise, ReportReason
 from quiz.rounds import round_token_make
 from quiz.selectors import round_images_select, voter_get
-from quiz.serializers import ExpertiseInput, RoundSubmitInput
+from quiz.serializers import ExpertiseInput, ReportInput, RoundSubmitInput
+from quiz.services.reports import image_report
 from quiz.services.votes import vote_cast, voter_set_expertise
-from quiz.throttles import QuizThrottle
+from quiz.throttles import QuizThrottle, ReportThrottle
 
 
 class JsonFirstNegotiation(DefaultContentNegotiation):
@@ -159,3 +161,52 @@ class VoterApi(PublicApi):
             voter_key=voter_key(request), expertise=payload.validated_data["expertise"], ip_hash=ip_hash(request)
         )
         return Response({"expertise": voter.expertise, "votes_cast": voter.votes_cast})
+
+
+class ReportOutput(serializers.Serializer):
+    image_id = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=ReportReason.choices)
+    created_at = serializers.DateTimeField()
+
+
+class ReportApi(PublicApi):
+    # Limits of their own (QUIZ_REPORT_RATE_PER_VOTER, ten times that per address), apart from the quiz's.
+    throttle_classes = [ReportThrottle]
+
+    @extend_schema(
+        summary="Report a quiz photo",
+        description="Inappropriate, showing personal information, or not relevant: once per voter and photo. "
+        "Enough reports from distinct voters (QUIZ_REPORTS_TO_HIDE) take the photo out of the quiz until "
+        "staff decide.",
+        request=ReportInput,
+        parameters=[OpenApiParameter("image_id", int, OpenApiParameter.PATH, description="the photo id"), RETRY_AFTER],
+        responses={
+            201: ReportOutput,
+            **error_responses(
+                400,
+                404,
+                409,
+                415,
+                429,
+                e400="Malformed JSON or an unknown reason.",
+                e404="No such photo in the quiz (never was, or taken out of it).",
+                e409="This voter has already reported this photo (code already_reported).",
+            ),
+        },
+    )
+    def post(self, request, image_id: str):
+        # Any path segment reaches this view, so that a malformed id gets the API's JSON 404 (not Django's page).
+        if not (image_id.isascii() and image_id.isdigit()):
+            raise ImageNotInQuiz("There is no such photo in the quiz.")
+        payload = ReportInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        report = image_report(
+            image_id=int(image_id),
+            voter_key=voter_key(request),
+            reason=payload.validated_data["reason"],
+            ip_hash=ip_hash(request),
+        )
+        return Response(
+            {"image_id": report.image_id, "reason": report.reason, "created_at": report.created_at},
+            status=status.HTTP_201_CREATED,
+        )

@@ -7,7 +7,7 @@ class QuizConfig(AppConfig):
     verbose_name = "Quiz and image pool"
 
     def ready(self) -> None:
-        from quiz import review_admin  # noqa: F401  (registers the review queue with the admin site)
+        from quiz import moderation_admin, review_admin  # noqa: F401  (register the queues with the admin site)
 
         post_migrate.connect(ensure_reaggregate_schedule, sender=self)
 

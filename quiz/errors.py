@@ -23,3 +23,13 @@ class RoundNotYours(QuizError):
 class AlreadyVoted(QuizError):
     status_code = 409
     code = "already_voted"
+
+
+class ImageNotInQuiz(QuizError):
+    status_code = 404
+    code = "not_found"
+
+
+class AlreadyReported(QuizError):
+    status_code = 409
+    code = "already_reported"

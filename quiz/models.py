@@ -345,6 +345,15 @@ class ReviewItem(Image):
         verbose_name_plural = "review queue (controversial images)"
 
 
+class ModerationItem(Image):
+    """The admin's moderation queue: shared photos waiting for staff, or pulled from the quiz by reports."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "moderation queue item"
+        verbose_name_plural = "moderation queue (new and reported photos)"
+
+
 class VoteTally(models.Model):
     """Votes per day and expertise, kept up to date by the vote services, so the dashboard never
     counts millions of vote rows. Each (day, expertise) is spread over a few shard rows: concurrent

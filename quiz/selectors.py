@@ -8,10 +8,10 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Least
 
-from quiz.models import Image, LabelSource, Split, Vote, Voter
+from quiz.models import Image, LabelSource, Moderation, Split, Vote, Voter
 from quiz.sql import prepared_cursor
 
 
@@ -20,6 +20,19 @@ def images_controversial(queryset: QuerySet[Image]) -> QuerySet[Image]:
     return queryset.alias(minority=Least("votes_yes", "votes_no")).filter(
         vote_count__gte=settings.QUIZ_MIN_VOTES, minority__gte=F("vote_count") * 0.4
     )
+
+
+def images_awaiting_moderation(queryset: QuerySet[Image]) -> QuerySet[Image]:
+    """Shared photos staff must look at: new ones waiting for approval, and those reports pulled out.
+
+    Unshared uploads never wait here: nobody but their uploader sees them, so there is nothing to moderate.
+    """
+    return queryset.filter(Q(moderation=Moderation.PENDING) | Q(hidden_by_reports=True), shared=True)
+
+
+def image_in_quiz_get(*, image_id: int) -> Image | None:
+    """The image if the quiz may show it now (what a volunteer may report), else None."""
+    return Image.objects.filter(pk=image_id, excluded=False).first()
 
 
 def voter_get(*, key: uuid.UUID) -> Voter | None:

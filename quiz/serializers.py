@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from quiz.models import Expertise
+from quiz.models import Expertise, ReportReason
 
 
 class RoundSubmitInput(serializers.Serializer):
@@ -10,3 +10,7 @@ class RoundSubmitInput(serializers.Serializer):
 
 class ExpertiseInput(serializers.Serializer):
     expertise = serializers.ChoiceField(choices=Expertise.choices)
+
+
+class ReportInput(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=ReportReason.choices)

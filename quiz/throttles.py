@@ -98,12 +98,30 @@ def quiz_wait(request) -> int | None:
     )
 
 
+def report_wait(request) -> int | None:
+    """Count a report against the voter key, and ten times as many against the (hashed) address.
+
+    Buckets of their own: reporting must not eat into the quiz's limits, nor the quiz into these.
+    """
+    per_voter = settings.QUIZ_REPORT_RATE_PER_VOTER
+    return rate_limits_hit(
+        (f"report-ip:{ip_hash(request)}", per_voter * 10),
+        (f"report-voter:{voter_key(request).hex}", per_voter),
+    )
+
+
 class QuizThrottle(BaseThrottle):
     """Per voter key and per (hashed) address."""
 
+    waiting = staticmethod(quiz_wait)
+
     def allow_request(self, request, view) -> bool:
-        self._wait = quiz_wait(request)
+        self._wait = self.waiting(request)
         return self._wait is None
 
     def wait(self) -> float | None:
         return self._wait
+
+
+class ReportThrottle(QuizThrottle):
+    waiting = staticmethod(report_wait)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from corrosiondetector.views import slow_down
-from quiz.errors import QuizError
+from quiz.errors import AlreadyReported, ImageNotInQuiz, QuizError
 from quiz.identity import ip_hash, voter_key
-from quiz.models import Expertise
+from quiz.models import Expertise, ReportReason
 from quiz.rounds import round_token_make
-from quiz.selectors import round_images_select, voter_get
+from quiz.selectors import image_in_quiz_get, round_images_select, voter_get
+from quiz.services.reports import image_report
 from quiz.services.votes import vote_cast, voter_set_expertise
-from quiz.throttles import quiz_wait
+from quiz.throttles import quiz_wait, report_wait
 
 
 @require_http_methods(["GET", "POST"])
@@ -35,6 +36,7 @@ def quiz_page(request: HttpRequest) -> HttpResponse:
         "votes_cast": voter.votes_cast if voter else 0,
         "expertise": voter.expertise if voter else "",
         "expertise_choices": [c for c in Expertise.choices if c[0]],
+        "report_reasons": ReportReason.choices,
     }
     return render(request, "quiz/quiz.html", context)
 
@@ -67,4 +69,37 @@ def expertise_set(request: HttpRequest) -> HttpResponse:
         return redirect("quiz:home")
     voter_set_expertise(voter_key=voter_key(request), expertise=expertise, ip_hash=ip_hash(request))
     messages.success(request, "Thanks, your expertise is saved.")
+    return redirect("quiz:home")
+
+
+@require_http_methods(["GET", "POST"])
+def report_page(request: HttpRequest, image_id: int) -> HttpResponse:
+    """ "Report this photo" without JavaScript: the photo, the reasons, and back to the quiz."""
+    if request.method == "POST":
+        return _submit_report(request, image_id)
+    wait = quiz_wait(request)
+    if wait:
+        return slow_down(request, wait, "You have asked for a lot of pages very quickly.")
+    image = image_in_quiz_get(image_id=image_id)
+    if image is None:
+        raise Http404("There is no such photo in the quiz.")
+    return render(request, "quiz/report.html", {"image": image, "reasons": ReportReason.choices})
+
+
+def _submit_report(request: HttpRequest, image_id: int) -> HttpResponse:
+    wait = report_wait(request)
+    if wait:
+        return slow_down(request, wait, "You have reported a lot of photos very quickly.")
+    reason = request.POST.get("reason", "")
+    if reason not in ReportReason.values:
+        messages.error(request, "Please choose a reason.")
+        return redirect("quiz:report", image_id=image_id)
+    try:
+        image_report(image_id=image_id, voter_key=voter_key(request), reason=reason, ip_hash=ip_hash(request))
+    except AlreadyReported as error:
+        messages.info(request, error.message)
+    except ImageNotInQuiz:
+        messages.info(request, "Thank you: that photo is no longer in the quiz.")
+    else:
+        messages.success(request, "Thank you for the report. Our staff will look at the photo.")
     return redirect("quiz:home")

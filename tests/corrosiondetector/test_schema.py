@@ -47,6 +47,7 @@ def test_it_serves_the_schema_at_api_schema(client):
         ("POST", "/api/quiz/round/"),
         ("GET", "/api/quiz/voter/"),
         ("PUT", "/api/quiz/voter/"),
+        ("POST", "/api/quiz/images/{image_id}/report/"),
         ("GET", "/api/dataset/export/"),
         ("POST", "/api/uploads/"),
         ("GET", "/api/uploads/{upload_id}/"),
@@ -202,7 +203,7 @@ def test_it_answers_every_fuzzed_request_without_a_server_error_and_as_documente
     print(f"schemathesis: {len(operations)} operations, {report.summary()}, {elapsed:.1f} s")
     print("\n".join(f"  {key}: {count}" for key, count in sorted(report.by_operation.items())))
     assert report.failures == [], "\n\n".join(report.details.values())
-    assert len(operations) == 11
+    assert len(operations) == 12
     assert report.statuses[429] > 0, "the fuzzing never reached a rate limit; its documentation went unchecked"
     # The retrain endpoint was reached but training never ran: a queued run's task is sent only on commit,
     # and this test's transaction never commits.
@@ -236,6 +237,9 @@ def test_it_documents_the_success_bodies_of_each_flow(api_schema, wsgi_app, cast
     call("POST", "/api/quiz/round/", body=answer, expect=403)
     call("PUT", "/api/quiz/voter/", session=volunteer, body={"expertise": "some"}, expect=200)
     assert call("GET", "/api/quiz/voter/", session=volunteer, expect=200).json()["expertise"] == "some"
+    report = {"path_parameters": {"image_id": served["images"][1]["id"]}, "body": {"reason": "not_relevant"}}
+    call("POST", "/api/quiz/images/{image_id}/report/", session=volunteer, expect=201, **report)
+    call("POST", "/api/quiz/images/{image_id}/report/", session=volunteer, expect=409, **report)
 
     photo = {"image": jpeg_bytes()}
     upload = call("POST", "/api/uploads/", session=volunteer, body=photo, media_type="multipart/form-data", expect=202)

@@ -138,3 +138,34 @@ def test_it_logs_in_as_staff_and_sets_an_expert_label_in_the_review_queue(deskto
     # Decided photos leave the queue.
     assert desktop.locator(f'img[alt="Photo {disputed.pk} under review"]').count() == 0
     assert desktop.locator(f'img[alt="Photo {other.pk} under review"]').count() == 1
+
+
+def test_it_reports_a_quiz_photo_through_the_page(phone, live_server, transactional_db):
+    from quiz.models import Report
+
+    images = [make_image(label=None) for _ in range(4)]
+    phone.goto(live_server.url + "/")
+    tile = phone.locator(".tile-wrap").first
+    reported_id = int(tile.locator("input[name=corrosion]").get_attribute("value"))
+    # With JavaScript the link opens a dialog on the quiz page, worked with the keyboard alone.
+    tile.get_by_role("link", name="Report this photo").focus()
+    phone.keyboard.press("Enter")
+    dialog = phone.get_by_role("dialog", name="Report this photo")
+    dialog.wait_for()
+    dialog.get_by_role("radio", name="Shows personal information").check()
+    phone.screenshot(path=str(ARTIFACTS / "report-dialog.png"), full_page=True)
+    dialog.get_by_role("button", name="Send report").click()
+    phone.wait_for_selector(".report-done")
+    assert "Reported — thank you." in tile.inner_text()
+    report = Report.objects.get()
+    assert (report.image_id, report.reason) == (reported_id, "personal_information")
+    assert Image.objects.get(pk=reported_id).report_count == 1
+    # Without JavaScript: the link's own page, then back to the quiz with a thank-you.
+    other = next(image.pk for image in images if image.pk != reported_id)
+    phone.goto(f"{live_server.url}/quiz/report/{other}/")
+    phone.get_by_role("radio", name="Not relevant").check()
+    phone.get_by_role("button", name="Send report").click()
+    phone.wait_for_selector(".message.success")
+    assert "Thank you for the report" in phone.inner_text(".messages")
+    assert phone.url == live_server.url + "/"
+    assert Report.objects.filter(image_id=other, reason="not_relevant").exists()
