@@ -2,7 +2,7 @@
 # One Dockerfile, three images (docker-compose.yml picks them by target):
 #   inference — the `inference` queue's worker: requirements-inference.txt only, no torch
 #   web       — gunicorn + collected static files (also migrate and beat): the inference
-#               requirements plus gunicorn, still no torch
+#               requirements plus gunicorn and imagehash (uploads' perceptual hashes), still no torch
 #   full      — the `training` worker: requirements.txt (torch; CUDA when the host lends a GPU)
 # Dependencies are installed before the code is copied, so a code change rebuilds only the last layers.
 
@@ -35,10 +35,10 @@ COPY . .
 USER app
 CMD ["celery", "-A", "corrosiondetector", "worker", "-Q", "inference", "--concurrency", "2", "--loglevel", "INFO"]
 
-# --- web: the inference requirements plus gunicorn (pinned in requirements.txt) --------------------
+# --- web: the inference requirements plus gunicorn and imagehash (pinned in requirements.txt) ------
 FROM inference-deps AS web
 COPY requirements.txt ./
-RUN pip install "$(grep -E '^gunicorn==' requirements.txt)"
+RUN pip install "$(grep -E '^gunicorn==' requirements.txt)" $(grep -E '^(imagehash|scipy|PyWavelets)==' requirements.txt)
 COPY . .
 # collectstatic needs settings, not a database or the real secret. Owned by app: compose's `migrate`
 # collects into the `static` volume (seeded from this directory) again at each start, for the proxy.

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
@@ -53,6 +54,19 @@ class ReportInline(admin.TabularInline):
         return False
 
 
+class NearDuplicateFilter(admin.SimpleListFilter):
+    title = "near-duplicate of validation"
+    parameter_name = "near_duplicate"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Near-duplicate of a validation image"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(near_duplicate_of__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
     list_display = [
@@ -69,6 +83,7 @@ class ImageAdmin(admin.ModelAdmin):
         "votes_yes",
         "votes_no",
         "agreement_display",
+        "near_duplicate",
     ]
     list_filter = [
         "split",
@@ -81,6 +96,7 @@ class ImageAdmin(admin.ModelAdmin):
         "excluded",
         "moderation",
         "hidden_by_reports",
+        NearDuplicateFilter,
     ]
     search_fields = ["=id", "=sha256", "original_name"]
     readonly_fields = [
@@ -104,6 +120,8 @@ class ImageAdmin(admin.ModelAdmin):
         "model_probability",
         "model_margin",
         "model_version",
+        "phash",
+        "near_duplicate_of",
     ]
     fields = (
         ["preview", "file", "split", "source", "original_name", "imported_label", "expert_label"]
@@ -135,6 +153,13 @@ class ImageAdmin(admin.ModelAdmin):
             obj.display_width,
             obj.display_height,
         )
+
+    @admin.display(description="Near-duplicate of validation")
+    def near_duplicate(self, obj: Image):
+        if obj.near_duplicate_of_id is None:
+            return "—"
+        url = reverse("admin:quiz_image_change", args=[obj.near_duplicate_of_id])
+        return format_html('<a href="{}">validation #{}</a>', url, obj.near_duplicate_of_id)
 
     @admin.display(description="Agreement")
     def agreement_display(self, obj: Image):

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from quiz.imaging import ImageInfo, Thumbnail, inspect_image, make_thumbnail
 from quiz.models import LABEL_FIELDS, Image, Label, Source, Split, image_upload_to
+from quiz.services.near_duplicates import near_duplicate_of_validation, near_duplicates_check
 
 
 @transaction.atomic
@@ -59,11 +60,16 @@ def image_import(
     original_name: str = "",
     info: ImageInfo | None = None,
     thumbnail: Thumbnail | None = None,
+    check_pool: bool = True,
 ) -> ImportOutcome:
     """Add a checked picture to the pool, with its thumbnail; the same bytes imported twice are one image.
 
     `info` and `thumbnail` let a caller that already decoded the bytes (in a worker pool) skip
     that work here. A failure leaves neither a row nor a file behind.
+
+    A training image that is a near-duplicate of a validation image enters flagged, out of the pool. A new
+    validation image flags the training images already in the pool that are near-duplicates of it: a scan of
+    their hashes, which `check_pool=False` leaves to a caller importing many (near_duplicates_check once).
     """
     if split not in Split.values:
         raise ValueError(f"unknown split {split!r}")
@@ -88,7 +94,11 @@ def image_import(
         expert_label=label if expert else None,
         thumbnail_width=thumbnail.width,
         thumbnail_height=thumbnail.height,
+        phash=thumbnail.phash,
     )
+    if split == Split.TRAIN:
+        image.near_duplicate_of_id = near_duplicate_of_validation(thumbnail.phash)
+    image.refresh_excluded()
     image.refresh_effective_label()
     written: list[str] = []
     try:
@@ -96,6 +106,8 @@ def image_import(
         image.thumbnail.name = _file_store_once(thumbnail.name, thumbnail.data, written)
         with transaction.atomic():
             image.save()
+            if split == Split.VALIDATION and check_pool:
+                near_duplicates_check(image_ids=[image.pk])
     except IntegrityError:
         files_remove(written)
         existing = Image.objects.filter(sha256=info.sha256).first()
@@ -127,6 +139,14 @@ def image_thumbnail_set(*, image_id: int, thumbnail: Thumbnail) -> bool:
     if not updated and written and not Image.objects.filter(thumbnail=name).exists():
         files_remove(written)
     return bool(updated)
+
+
+def image_phash_set(*, image_id: int, phash: str) -> bool:
+    """Give an image that has no perceptual hash yet this one (the make_phashes backfill); False if it has one.
+
+    The caller checks the image for near-duplicates once it has its hash (near_duplicates_check).
+    """
+    return bool(Image.objects.filter(pk=image_id, phash="").update(phash=phash))
 
 
 def _file_store_once(name: str, data: bytes, written: list[str]) -> str:

@@ -106,6 +106,35 @@ def test_it_serves_the_site_from_a_torch_free_image_with_collected_static_files(
     assert "whitenoise" in packages(ROOT / "requirements-inference.txt")
 
 
+def test_it_gives_imagehash_to_the_web_image_and_keeps_it_out_of_the_inference_worker():
+    hashing = {"imagehash", "scipy", "pywavelets"}
+    web_lines = "\n".join(line for _, body in stage_chain(dockerfile_stages(), "web") for line in body)
+    assert "grep -E '^(imagehash|scipy|PyWavelets)==' requirements.txt" in web_lines
+    assert hashing <= packages(ROOT / "requirements.txt")
+    assert not hashing & packages(ROOT / "requirements-inference.txt")
+
+
+def test_it_runs_the_inference_worker_without_imagehash():
+    """The inference worker loads the whole app (tasks, services, imaging) from an image without imagehash."""
+    code = """
+import sys, importlib.abc
+
+class NoHashing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"imagehash", "scipy", "pywt"}:
+            raise ImportError(f"{name} is not in the inference image")
+
+sys.meta_path.insert(0, NoHashing())
+import django
+django.setup()
+import corrosiondetector.celery, quiz.imaging, quiz.services.images, uploads.services, uploads.tasks
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
 def test_it_shares_one_media_volume_between_every_app_container(compose):
     assert "media" in compose["volumes"]
     for name in APP_SERVICES:

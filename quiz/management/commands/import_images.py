@@ -1,4 +1,8 @@
-"""Import an ImageFolder directory (DIR/corrosion/*, DIR/no_corrosion/*) into the image pool."""
+"""Import an ImageFolder directory (DIR/corrosion/*, DIR/no_corrosion/*) into the image pool.
+
+Then report the near-duplicates across the train and validation splits that the imported images are part
+of (against the whole pool, this import included); their training images leave the pool.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,12 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from quiz.imaging import image_files, image_folder_files, read_and_prepare
-from quiz.models import Label, Split
+from quiz.models import Image, Label, Split
 from quiz.services.images import image_import
+from quiz.services.near_duplicates import MAX_DISTANCE, near_duplicates_check
+
+# Pairs (and files) listed by name in the report; the rest are counted.
+LISTED = 20
 
 
 def unlabelled_files(directory: Path) -> list[tuple[Path, None]]:
@@ -65,11 +73,41 @@ class Command(BaseCommand):
                 f"{summary['existing']} already present; {summary['failed']} skipped as unreadable."
             )
         )
+        self.report_other_split(summary["other_split"], split)
+        self.report_near_duplicates(summary["image_ids"])
+
+    def report_other_split(self, found: list[tuple[str, Image]], split: str) -> None:
+        """Files of this import that are byte for byte an image of the other split: they were not moved."""
+        if not found:
+            return
+        warning = f"{len(found)} file(s) are already in the pool as an image of another split than {split}:"
+        self.stdout.write(self.style.WARNING(warning))
+        for path, image in found[:LISTED]:
+            self.stdout.write(f"  {path} is {image.split} image #{image.pk}")
+
+    def report_near_duplicates(self, image_ids: list[int]) -> None:
+        pairs, flagged = near_duplicates_check(image_ids=image_ids)
+        self.stdout.write(
+            f"Near-duplicates across the train and validation splits: {len(pairs)} pair(s) within "
+            f"{MAX_DISTANCE} bits of the perceptual hash; {len(flagged)} training image(s) newly taken out of the pool."
+        )
+        names = dict(
+            Image.objects.filter(pk__in={i for p in pairs[:LISTED] for i in (p.train_id, p.validation_id)}).values_list(
+                "id", "original_name"
+            )
+        )
+        for pair in pairs[:LISTED]:
+            self.stdout.write(
+                f"  train #{pair.train_id} ({names[pair.train_id]}) ~ validation #{pair.validation_id} "
+                f"({names[pair.validation_id]}): {pair.distance} bit(s) apart"
+            )
+        if len(pairs) > LISTED:
+            self.stdout.write(f"  … and {len(pairs) - LISTED} more")
 
 
 def import_files(files, *, split: str, expert: bool, jobs: int, progress: bool, out: BaseCommand) -> dict:
     labels = {str(path): label for path, label in files}
-    summary = {"created": 0, "existing": 0, "failed": 0}
+    summary = {"created": 0, "existing": 0, "failed": 0, "image_ids": [], "other_split": []}
     tasks = [(str(path), settings.IMAGE_MAX_PIXELS) for path, _ in files]
     bar = tqdm(total=len(tasks), unit="img", disable=not progress, desc=f"import {split}")
     # spawn, not fork: a forked child would share the parent's database socket.
@@ -90,7 +128,12 @@ def import_files(files, *, split: str, expert: bool, jobs: int, progress: bool, 
                 original_name=Path(path).name,
                 info=info,
                 thumbnail=thumbnail,
+                # Checked below, once for the whole import: not one scan of the train split per validation image.
+                check_pool=False,
             )
             summary["created" if outcome.created else "existing"] += 1
+            summary["image_ids"].append(outcome.image.pk)
+            if outcome.image.split != split:
+                summary["other_split"].append((path, outcome.image))
     bar.close()
     return summary
