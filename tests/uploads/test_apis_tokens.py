@@ -134,3 +134,19 @@ def test_it_counts_token_uploads_against_the_token_not_the_address_or_voter(sett
     settings.UPLOAD_RATE_PER_TOKEN = 5
     alice = script("alice")
     assert [post_photo(alice, REMOTE_ADDR="192.0.2.77").status_code for _ in range(3)] == [202, 202, 202]
+
+
+def test_it_tells_a_wrong_token_apart_from_no_token():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+    assert post_photo(client).json() == {"detail": "Invalid token.", "code": "authentication_failed"}
+    assert post_photo(APIClient()).status_code == 202
+
+
+def test_it_opens_the_staff_apis_to_a_token_with_its_users_rights(researcher, volunteer):
+    def models_api(user):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        return client.get("/api/models/").status_code
+
+    assert (models_api(researcher), models_api(volunteer)) == (200, 403)
