@@ -23,7 +23,7 @@ class ErrorOutput(serializers.Serializer):
 
 _DEFAULT_DESCRIPTIONS = {
     400: "Malformed request or invalid field values.",
-    401: "No or wrong credentials (HTTP Basic or a session).",
+    401: "No or wrong credentials (HTTP Basic, a session or an API token).",
     403: "Authenticated, but not allowed.",
     404: "No such object.",
     409: "Conflicts with the current state.",

@@ -1,20 +1,24 @@
-"""JSON API of uploads. Anonymous, like the quiz: the uploader is recognised by the voter cookie."""
+"""JSON API of uploads. Anonymous, like the quiz: the uploader is recognised by the voter cookie, or a script
+by its API token (`Authorization: Token <key>`)."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from corrosiondetector.openapi import RETRY_AFTER, ErrorOutput, error_responses
-from quiz.identity import ip_hash, voter_key
+from quiz.identity import ip_hash
 from uploads.errors import UploadError, UploadTooLarge
+from uploads.identity import caller_key
 from uploads.models import Upload
 from uploads.serializers import CorrectionInput, UploadOutput
 from uploads.services import upload_correct, upload_create
@@ -47,12 +51,25 @@ def read_uploaded_file(request) -> bytes:
     return uploaded.read()
 
 
+# A wrong token is refused (401) rather than taken for an anonymous caller: a script would otherwise
+# upload as a stranger and lose sight of its own unshared photos.
+WRONG_TOKEN = error_responses(401, e401="A wrong API token in `Authorization: Token <key>`.")
+
+
 class PublicUploadApi(APIView):
-    authentication_classes: list = []
+    # Tokens only, no session: a browser's cookie calls still need no CSRF token (the voter cookie is
+    # SameSite=Lax, so a cross-site POST does not carry it).
+    authentication_classes = [TokenAuthentication]
     permission_classes = [AllowAny]
 
 
-class UploadInput(serializers.Serializer):
+class ShareInput(serializers.Serializer):
+    share = serializers.BooleanField(
+        default=False, help_text="show it to volunteers and let it train the model; unshared, only you see it"
+    )
+
+
+class UploadInput(ShareInput):
     image = serializers.FileField(help_text="a JPEG, PNG or WebP photo; the bytes decide, not the name or type")
 
 
@@ -71,21 +88,32 @@ class UploadCreateApi(PublicUploadApi):
                 413,
                 415,
                 429,
-                e400="No single `image` field, malformed multipart, or an empty, truncated or corrupt image.",
+                e400="No single `image` field, a `share` that is not true/false, malformed multipart, or an "
+                "empty, truncated or corrupt image.",
                 e415="Not multipart/form-data, or the file is not a real JPEG, PNG or WebP image.",
             ),
+            **WRONG_TOKEN,
         },
     )
     def post(self, request):
-        upload = upload_create(data=read_uploaded_file(request), uploader_key=voter_key(request))
+        data = read_uploaded_file(request)  # first: it refuses an oversized body before it is parsed
+        choice = ShareInput(data=request.data)
+        choice.is_valid(raise_exception=True)
+        upload = upload_create(data=data, uploader_key=caller_key(request), shared=choice.validated_data["share"])
         body = UploadOutput(upload, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class UploadDetailApi(PublicUploadApi):
-    @extend_schema(summary="An upload's status and verdict", responses={200: UploadOutput, **NOT_FOUND})
+    @extend_schema(
+        summary="An upload's status and verdict (an unshared one: uploader only)",
+        responses={200: UploadOutput, **WRONG_TOKEN, **NOT_FOUND},
+    )
     def get(self, request, upload_id):
         upload = get_object_or_404(Upload.objects.select_related("image", "model_version"), pk=upload_id)
+        # Not 403: to anyone else an unshared upload does not exist.
+        if not upload.shared and upload.uploader_key != caller_key(request):
+            raise Http404
         return Response(UploadOutput(upload, context={"request": request}).data)
 
 
@@ -97,7 +125,8 @@ class UploadCorrectionApi(PublicUploadApi):
         request=CorrectionInput,
         responses={
             200: UploadOutput,
-            **error_responses(400, 403, 415, e403="Only the uploader (by voter cookie) may correct."),
+            **error_responses(400, 403, 415, e403="Only the uploader (by voter cookie or token) may correct."),
+            **WRONG_TOKEN,
             **NOT_FOUND,
         },
     )
@@ -107,7 +136,7 @@ class UploadCorrectionApi(PublicUploadApi):
         payload.is_valid(raise_exception=True)
         upload = upload_correct(
             upload_id=upload_id,
-            voter_key=voter_key(request),
+            voter_key=caller_key(request),
             corrosion=payload.validated_data["corrosion"],
             ip_hash=ip_hash(request),
         )

@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from corrosiondetector import metrics
 from modelzoo.selectors import model_version_active
@@ -29,7 +30,7 @@ HEATMAP_SIDE = 640
 _STATUS_FOR_INVALID = {"empty": 400, "corrupt": 400, "unsupported": 415, "too_large": 413}
 
 
-def upload_create(*, data: bytes, uploader_key: uuid.UUID) -> Upload:
+def upload_create(*, data: bytes, uploader_key: uuid.UUID, shared: bool = False) -> Upload:
     """Check and clean a photo, add it to the quiz pool and queue its classification.
 
     A refused photo leaves no row and no file behind.
@@ -42,10 +43,10 @@ def upload_create(*, data: bytes, uploader_key: uuid.UUID) -> Upload:
         thumbnail = make_thumbnail(cleaned.data)
     except InvalidImage as error:
         raise UploadError(str(error), status_code=_STATUS_FOR_INVALID.get(error.code, 400), code=error.code) from None
-    return _upload_store(cleaned, thumbnail, uploader_key)
+    return _upload_store(cleaned, thumbnail, uploader_key, shared=shared)
 
 
-def _upload_store(cleaned: CleanedImage, thumbnail: Thumbnail, uploader_key: uuid.UUID) -> Upload:
+def _upload_store(cleaned: CleanedImage, thumbnail: Thumbnail, uploader_key: uuid.UUID, *, shared: bool) -> Upload:
     outcome = None
     try:
         with transaction.atomic():
@@ -62,6 +63,7 @@ def _upload_store(cleaned: CleanedImage, thumbnail: Thumbnail, uploader_key: uui
             upload = Upload.objects.create(
                 image=outcome.image,
                 uploader_key=uploader_key,
+                shared=shared,
                 status=Upload.Status.QUEUED if has_model else Upload.Status.NO_MODEL,
                 finished_at=None if has_model else timezone.now(),
             )
@@ -178,3 +180,22 @@ def uploads_requeue_stuck() -> int:
     for upload_id in stuck:
         _enqueue(upload_id)
     return len(stuck)
+
+
+@transaction.atomic
+def api_token_issue(*, user, rotate: bool = False) -> Token:
+    """A new API token for `user`; with `rotate`, it replaces their current one (which stops working)."""
+    current = Token.objects.select_for_update().filter(user=user).first()
+    if current is not None:
+        if not rotate:
+            # Its key was shown once, when it was made; showing it again would hand it to whoever asks.
+            raise UploadError(f"{user.get_username()} already has an API token.", status_code=409, code="token_exists")
+        current.delete()
+    return Token.objects.create(user=user)
+
+
+@transaction.atomic
+def api_token_revoke(*, user) -> bool:
+    """Delete `user`'s API token; whether there was one."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted > 0

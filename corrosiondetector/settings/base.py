@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # API tokens for scripts (`manage.py api_token`, or the admin's Tokens).
+    "rest_framework.authtoken",
     "drf_spectacular",
     "django_celery_beat",
     "quiz",
@@ -201,9 +203,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- REST framework --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Basic first, so an API client without valid credentials is told 401 (and how to authenticate).
+    # Token: `Authorization: Token <key>` for scripts.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.BasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -1,25 +1,34 @@
-// Progressive enhancement of the upload form: send the photo to the JSON API, show the
-// verdict as soon as the worker has it, and let the uploader correct it. Without this
-// script the form still works (server-rendered result page).
+// Progressive enhancement of the upload form: send each chosen photo to the JSON API as its own
+// upload, list the results as they arrive (verdict, heatmap, or why a file was refused), and let the
+// uploader correct each verdict. Without this script the form still works (server-rendered results).
 (function () {
   "use strict";
   const form = document.getElementById("upload-form");
-  if (!form || !window.fetch || !window.FormData) return;
+  if (!form || !window.fetch || !window.FormData || !window.Promise) return;
   const fileInput = document.getElementById("image-input");
   const cameraInput = document.getElementById("camera-input");
+  const shareInput = document.getElementById("share-input");
   const dropzone = document.getElementById("dropzone");
+  const dropzoneText = dropzone.querySelector(".dropzone-text");
   const result = document.getElementById("result");
-  let dropped = null;
-
-  function show(html) {
-    result.hidden = false;
-    result.innerHTML = html;
-  }
+  const maxBytes = Number(form.dataset.maxBytes) || Infinity;
+  let dropped = [];
 
   function escapeText(text) {
     const span = document.createElement("span");
     span.textContent = String(text);
     return span.innerHTML;
+  }
+
+  function chosenFiles() {
+    const picked = dropped.length ? dropped : Array.from(fileInput.files);
+    return Array.from(cameraInput.files).concat(picked);
+  }
+
+  function describeChoice() {
+    const count = chosenFiles().length;
+    dropzoneText.textContent = count === 1 ? chosenFiles()[0].name
+      : count ? count + " photos chosen" : "Drop photos here, or choose them";
   }
 
   ["dragenter", "dragover"].forEach(function (name) {
@@ -34,60 +43,122 @@
   dropzone.addEventListener("drop", function (event) {
     event.preventDefault();
     if (event.dataTransfer.files.length) {
-      dropped = event.dataTransfer.files[0];
-      dropzone.querySelector(".dropzone-text").textContent = dropped.name;
-      fileInput.required = false;
+      dropped = Array.from(event.dataTransfer.files);
+      describeChoice();
     }
   });
-  cameraInput.addEventListener("change", function () {
-    if (cameraInput.files.length) fileInput.required = false;
-  });
+  fileInput.addEventListener("change", function () { dropped = []; describeChoice(); });
+  cameraInput.addEventListener("change", describeChoice);
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    const file = dropped || (cameraInput.files[0]) || (fileInput.files[0]);
-    if (!file) {
-      show('<p class="message error" role="alert">Please choose a photo first.</p>');
+    const files = chosenFiles();
+    const list = resultList();
+    const warning = result.querySelector(".choose-first");
+    if (warning) warning.remove();
+    if (!files.length) {
+      result.insertAdjacentHTML("afterbegin",
+        '<p class="message error choose-first" role="alert">Please choose a photo first.</p>');
       return;
+    }
+    const share = shareInput.checked ? "true" : "false";
+    const boxes = files.map(function (file) { return addItem(list, file.name); });
+    // Emptied at once, so that pressing the button again does not send the same photos twice.
+    fileInput.value = "";
+    cameraInput.value = "";
+    dropped = [];
+    describeChoice();
+    // One file after another: a phone's uplink serves one upload better than several; each verdict is
+    // polled for in parallel, while the next file goes up.
+    files.reduce(function (previous, file, index) {
+      return previous.then(function () { return send(file, share, boxes[index]); });
+    }, Promise.resolve());
+  });
+
+  function resultList() {
+    result.hidden = false;
+    let list = result.querySelector("ol.results");
+    if (!list) {
+      list = document.createElement("ol");
+      list.className = "results";
+      result.appendChild(list);
+    }
+    return list;
+  }
+
+  function addItem(list, name) {
+    const item = document.createElement("li");
+    item.className = "upload-result";
+    const title = document.createElement("p");
+    title.className = "file-name";
+    title.textContent = name;
+    const box = document.createElement("div");
+    box.innerHTML = "<p>Waiting…</p>";
+    item.appendChild(title);
+    item.appendChild(box);
+    list.appendChild(item);
+    return box;
+  }
+
+  function showError(box, message) {
+    box.innerHTML = '<p class="message error" role="alert">' + escapeText(message) + "</p>";
+  }
+
+  function send(file, share, box) {
+    if (file.size > maxBytes) {
+      showError(box, "The file is larger than " + form.dataset.maxMegabytes + " MB.");
+      return Promise.resolve();
     }
     const body = new FormData();
     body.append("image", file);
-    show("<p>Uploading…</p>");
-    fetch(form.dataset.api, { method: "POST", body: body, credentials: "same-origin" })
+    body.append("share", share);
+    box.innerHTML = "<p>Uploading…</p>";
+    return fetch(form.dataset.api, { method: "POST", body: body, credentials: "same-origin" })
       .then(function (response) {
-        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+        // A proxy's own error page (413 from nginx) is not JSON: the status still says what happened.
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          return { ok: response.ok, status: response.status, data: data };
+        });
       })
       .then(function (answer) {
         if (!answer.ok) {
-          show('<p class="message error" role="alert">' + escapeText(answer.data.detail || "Upload failed.") + "</p>");
+          showError(box, answer.data.detail || "The upload was refused (HTTP " + answer.status + ").");
           return;
         }
-        show("<p>Checking your photo…</p>");
-        poll(answer.data.id, Date.now());
+        box.innerHTML = "<p>Checking your photo…</p>";
+        poll(answer.data.id, Date.now(), box);
       })
       .catch(function () {
-        show('<p class="message error" role="alert">The upload did not get through. Please try again.</p>');
-      });
-  });
-
-  function poll(id, started) {
-    fetch("/api/uploads/" + id + "/", { credentials: "same-origin" })
-      .then(function (response) { return response.json(); })
-      .then(function (upload) {
-        if (upload.status === "queued" || upload.status === "running") {
-          if (Date.now() - started > 120000) {
-            show("<p>This is taking longer than usual. <a href=\"/upload/" + id + "/\">Check back here</a>.</p>");
-            return;
-          }
-          // Fast at first (a verdict usually takes well under a second), then gentler.
-          setTimeout(function () { poll(id, started); }, Date.now() - started < 3000 ? 100 : 1000);
-          return;
-        }
-        render(upload);
+        showError(box, "The upload did not get through. Please try again.");
       });
   }
 
-  function render(upload) {
+  function poll(id, started, box) {
+    fetch("/api/uploads/" + id + "/", { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (upload) {
+        if (upload.status === "queued" || upload.status === "running") {
+          if (Date.now() - started > 120000) {
+            box.innerHTML = "<p>This is taking longer than usual. <a href=\"/upload/" + escapeText(id) +
+              "/\">Check back here</a>.</p>";
+            return;
+          }
+          // Fast at first (a verdict usually takes well under a second), then gentler.
+          setTimeout(function () { poll(id, started, box); }, Date.now() - started < 3000 ? 100 : 1000);
+          return;
+        }
+        render(upload, box);
+      })
+      .catch(function () {
+        box.innerHTML = "<p>The verdict could not be fetched. <a href=\"/upload/" + escapeText(id) +
+          "/\">See it here</a>.</p>";
+      });
+  }
+
+  function render(upload, box) {
     let html = "";
     if (upload.status === "done") {
       const verdict = upload.label === "corrosion" ? "Corrosion" : "No corrosion";
@@ -98,27 +169,28 @@
         '" alt="Your photo with a heatmap: warm colours mark where the model sees corrosion">' +
         "<figcaption>Warm colours mark where the model sees corrosion.</figcaption></figure>";
     } else if (upload.status === "no_model") {
-      html += "<p>No model is trained yet, so there is no verdict. Your photo has joined the quiz.</p>";
+      html += "<p>No model is trained yet, so there is no verdict.</p>";
     } else {
-      html += '<p class="message error">Sorry, the photo could not be classified. It has still joined the quiz.</p>';
+      html += '<p class="message error">Sorry, the photo could not be classified.</p>';
     }
     html += '<div class="correction"><p>Is there corrosion in this photo? Your answer counts as your vote.</p>' +
       '<button type="button" data-corrosion="true">Yes, corrosion</button> ' +
       '<button type="button" data-corrosion="false">No corrosion</button></div>';
-    show(html);
-    result.querySelectorAll("button[data-corrosion]").forEach(function (button) {
-      button.addEventListener("click", function () { correct(upload.id, button.dataset.corrosion === "true"); });
+    box.innerHTML = html;
+    box.querySelectorAll("button[data-corrosion]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        correct(upload.id, button.dataset.corrosion === "true", box.querySelector(".correction"));
+      });
     });
   }
 
-  function correct(id, corrosion) {
+  function correct(id, corrosion, box) {
     fetch("/api/uploads/" + id + "/correction/", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ corrosion: corrosion }),
     }).then(function (response) {
-      const box = result.querySelector(".correction");
       box.innerHTML = response.ok
         ? '<p class="message success">Thank you — recorded as "' + (corrosion ? "corrosion" : "no corrosion") + '".</p>'
         : '<p class="message error">Your answer could not be recorded.</p>';

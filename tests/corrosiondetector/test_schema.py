@@ -245,7 +245,11 @@ def test_it_documents_the_success_bodies_of_each_flow(api_schema, wsgi_app, cast
     upload = call("POST", "/api/uploads/", session=volunteer, body=photo, media_type="multipart/form-data", expect=202)
     upload_id = upload.json()["id"]
     assert upload.json()["model_version"] is None
-    call("GET", "/api/uploads/{upload_id}/", path_parameters={"upload_id": upload_id}, expect=200)
+    detail = {"path_parameters": {"upload_id": upload_id}}
+    call("GET", "/api/uploads/{upload_id}/", session=volunteer, expect=200, **detail)
+    # Unshared (the default): the uploader's alone; a script with a wrong token is told so.
+    call("GET", "/api/uploads/{upload_id}/", expect=404, **detail)
+    call("GET", "/api/uploads/{upload_id}/", headers={"Authorization": "Token wrong"}, expect=401, **detail)
     correction = {"path_parameters": {"upload_id": upload_id}, "body": {"corrosion": False}}
     call("POST", "/api/uploads/{upload_id}/correction/", expect=403, **correction)
     call("POST", "/api/uploads/{upload_id}/correction/", session=volunteer, expect=200, **correction)

@@ -169,3 +169,31 @@ def test_it_reports_a_quiz_photo_through_the_page(phone, live_server, transactio
     assert "Thank you for the report" in phone.inner_text(".messages")
     assert phone.url == live_server.url + "/"
     assert Report.objects.filter(image_id=other, reason="not_relevant").exists()
+
+
+def test_it_uploads_several_photos_at_once_unshared_by_default(
+    phone, live_server, transactional_db, active_model, tmp_path
+):
+    photos = []
+    for number in range(3):
+        photo = tmp_path / f"pipe-{number}.jpg"
+        photo.write_bytes(jpeg_bytes(size=(400, 300)))
+        photos.append(str(photo))
+    phone.goto(live_server.url + "/upload/")
+    share = phone.get_by_label("Share with the crowd")
+    assert share.is_visible() and not share.is_checked()
+    phone.set_input_files("#image-input", photos)
+    assert phone.inner_text(".dropzone-text") == "3 photos chosen"
+    phone.get_by_role("button", name="Check for corrosion").click()
+    items = phone.locator(".upload-result")
+    # Each photo is its own upload, listed by name, and each reaches its own verdict and heatmap.
+    phone.wait_for_function("document.querySelectorAll('.upload-result .verdict').length === 3", timeout=30_000)
+    assert items.count() == 3
+    assert [items.nth(i).locator(".file-name").inner_text() for i in range(3)] == [f"pipe-{n}.jpg" for n in range(3)]
+    for i in range(3):
+        assert "probability of corrosion" in items.nth(i).locator(".verdict").inner_text()
+        assert items.nth(i).locator(".heatmap img").evaluate("img => img.complete && img.naturalWidth > 0")
+    phone.screenshot(path=str(ARTIFACTS / "upload-several.png"), full_page=True)
+    uploads = list(Upload.objects.all())
+    assert len(uploads) == 3 and all(upload.status == "done" and not upload.shared for upload in uploads)
+    assert len({upload.uploader_key for upload in uploads}) == 1
