@@ -18,8 +18,9 @@ def test_it_works_without_javascript_from_upload_to_correction(
     client, active_model, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes())})
+        response = client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes()), "share": "on"})
     upload = Upload.objects.get()
+    assert upload.shared
     assert response.status_code == 302 and response["Location"] == f"/upload/{upload.pk}/"
     page = client.get(response["Location"]).content.decode()
     assert "probability of corrosion" in page and "/media/heatmaps/" in page
