@@ -127,6 +127,11 @@ class ImageAdmin(admin.ModelAdmin):
         obj.refresh_effective_label()
         super().save_model(request, obj, form, change)
 
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Nobody deletes a vote alone (no permission to); with its image it goes through image_delete.
+        return deleted, counts, perms_needed - {Vote._meta.verbose_name}, protected
+
     # Through the service: the votes' counters and tallies are taken back; the files go once it commits.
     def delete_model(self, request, obj: Image):
         image_delete(image_id=obj.pk)
