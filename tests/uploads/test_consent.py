@@ -69,9 +69,7 @@ def test_it_refuses_any_other_share_value_and_stores_nothing(uploader, media_roo
     assert files_under(Path(media_root)) == set()
 
 
-def test_it_keeps_an_unshared_photo_off_the_public_storage(
-    uploader, media_root, active_model, django_capture_on_commit_callbacks
-):
+def test_it_keeps_an_unshared_photo_off_the_public_storage(uploader, media_root, active_model, run_on_commit):
     with run_on_commit(execute=True):
         body = post_photo(uploader.client).json()
     upload = Upload.objects.select_related("image").get(pk=body["id"])
@@ -114,7 +112,7 @@ def test_it_hands_private_files_to_the_proxy_in_production(uploader, settings):
 
 
 def test_it_moves_the_files_when_the_uploader_shares_and_unshares(
-    uploader, media_root, settings, active_model, django_capture_on_commit_callbacks
+    uploader, media_root, settings, active_model, run_on_commit
 ):
     settings.UPLOAD_MODERATION = "post"
     with run_on_commit(execute=True):
