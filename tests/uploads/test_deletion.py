@@ -171,6 +171,17 @@ def test_it_records_the_withdrawal_on_every_version_that_trained_on_the_photo(up
     assert ModelVersion.objects.get(version=1).withdrawn_images == []  # the active model never saw it
 
 
+def test_it_shows_the_withdrawn_photos_in_the_model_version_admin(admin_client):
+    version = make_model_version(version=1, val_accuracy=0.7)
+    ModelVersion.objects.filter(pk=version.pk).update(
+        withdrawn_images=[{"image_id": 4242, "withdrawn_at": "2026-12-02T00:00:00+00:00"}]
+    )
+    page = admin_client.get(f"/admin/modelzoo/modelversion/{version.pk}/change/").content.decode()
+    assert "Images deleted after it trained on them" in page and "<td>4242</td>" in page
+    listing = admin_client.get("/admin/modelzoo/modelversion/").content.decode()
+    assert "Withdrawn images" in listing
+
+
 def test_it_leaves_everything_in_place_when_the_deletion_rolls_back(classified, media_root, run_on_commit):
     upload = classified()
     before = files_under(media_root)
