@@ -87,8 +87,9 @@ class UploadCreateApi(PublicUploadApi):
         },
     )
     def post(self, request):
+        data = read_uploaded_file(request)  # first: it refuses an oversized body before it is parsed
         shared = share_from(request.data.getlist("share"))
-        upload = upload_create(data=read_uploaded_file(request), uploader_key=voter_key(request), shared=shared)
+        upload = upload_create(data=data, uploader_key=voter_key(request), shared=shared)
         body = UploadOutput(upload, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
