@@ -12,7 +12,7 @@ import posixpath
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import Storage, default_storage, storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
@@ -30,6 +30,30 @@ class _PrivateStorage(LazyObject):
 
 
 private_storage = _PrivateStorage()
+
+
+# Photos, thumbnails and heatmaps that only their uploader may see live on the private storage under
+# this folder. The name carries it, so a name alone says which storage holds the file; and locally, where
+# both storages share MEDIA_ROOT, the proxy's public /media/ paths (images/, thumbnails/, heatmaps/)
+# can never reach it.
+UNSHARED_PREFIX = "unshared/"
+
+
+def is_unshared(name: str) -> bool:
+    return name.startswith(UNSHARED_PREFIX)
+
+
+def unshared_name(name: str) -> str:
+    return name if is_unshared(name) else UNSHARED_PREFIX + name
+
+
+def shared_name(name: str) -> str:
+    return name.removeprefix(UNSHARED_PREFIX)
+
+
+def storage_for(name: str) -> Storage:
+    """The storage holding a photo, thumbnail or heatmap of this name."""
+    return private_storage if is_unshared(name) else default_storage
 
 
 def get_private_storage() -> Storage:
@@ -52,20 +76,23 @@ def _is_local(storage: Storage) -> bool:
     return True
 
 
-def private_file_response(name: str, *, storage: Storage | None = None, filename: str | None = None) -> HttpResponse:
+def private_file_response(
+    name: str, *, storage: Storage | None = None, filename: str | None = None, inline: bool = False
+) -> HttpResponse:
     """Send a private file to a user the calling view has already allowed to see it.
 
     Remote storage (S3): a redirect to a presigned URL that expires after S3_PRESIGN_SECONDS.
     Local storage behind a proxy (MEDIA_ACCEL_REDIRECT_PREFIX set): an empty response whose
     X-Accel-Redirect tells the proxy which file to send from its internal location. Otherwise Django
     streams the file. A missing file is a 404. Never cached: the answer depends on who asked.
+    `inline`: shown in the page (a photo), not saved as a download.
     """
     storage = storage or private_storage
     filename = filename or posixpath.basename(name)
     if not name or not storage.exists(name):
         raise Http404("No such file.")
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    disposition = _attachment(filename)
+    disposition = _disposition(filename, inline=inline)
     if not _is_local(storage):
         response = HttpResponseRedirect(_signed_url(storage, name, disposition=disposition, content_type=content_type))
     elif settings.MEDIA_ACCEL_REDIRECT_PREFIX:
@@ -73,7 +100,7 @@ def private_file_response(name: str, *, storage: Storage | None = None, filename
         response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_REDIRECT_PREFIX + quote(name)
         response["Content-Disposition"] = disposition
     else:
-        response = FileResponse(storage.open(name, "rb"), as_attachment=True, filename=filename)
+        response = FileResponse(storage.open(name, "rb"), as_attachment=not inline, filename=filename)
         response["Content-Type"] = content_type
     add_never_cache_headers(response)
     return response
@@ -89,7 +116,8 @@ def _signed_url(storage: Storage, name: str, *, disposition: str, content_type: 
         return storage.url(name)
 
 
-def _attachment(filename: str) -> str:
+def _disposition(filename: str, *, inline: bool) -> str:
     # ASCII fallback plus RFC 5987 for the real name, as FileResponse writes it.
     fallback = filename.encode("ascii", "replace").decode().replace('"', "").replace("\\", "")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"

@@ -1,7 +1,7 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView
 
 from corrosiondetector.views import healthz, metrics
@@ -19,4 +19,11 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Only what the proxy serves (deploy/Caddyfile): never model files or a photo its uploader did not share.
+    urlpatterns += [
+        re_path(
+            r"^media/(?P<path>(images|thumbnails|heatmaps)/.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]

@@ -46,6 +46,15 @@ def history_table(history: list[dict]):
     )
 
 
+def withdrawn_table(withdrawn: list[dict]):
+    if not withdrawn:
+        return "—"
+    rows = format_html_join(
+        "", "<tr><td>{}</td><td>{}</td></tr>", ((w.get("image_id"), w.get("withdrawn_at")) for w in withdrawn)
+    )
+    return format_html("<table><tr><th>image id</th><th>withdrawn at</th></tr>{}</table>", rows)
+
+
 class TrainingActionsMixin:
     def has_trigger_permission(self, request) -> bool:
         return can_trigger_training(request.user)
@@ -76,6 +85,7 @@ class ModelVersionAdmin(TrainingActionsMixin, admin.ModelAdmin):
         "onnx_megabytes",
         "created_at",
         "activated_at",
+        "withdrawn_count",
     ]
     list_filter = ["status", "device"]
     actions = ["promote", "rollback", "retrain"]
@@ -83,10 +93,11 @@ class ModelVersionAdmin(TrainingActionsMixin, admin.ModelAdmin):
     readonly_fields = [
         {"onnx": "onnx_file", "checkpoint": "checkpoint_file"}.get(f.name, f.name)
         for f in ModelVersion._meta.fields
-        if f.name not in ("id", "confusion", "history", "pseudo_labels")
+        if f.name not in ("id", "confusion", "history", "pseudo_labels", "train_image_ids", "withdrawn_images")
     ] + [
         "confusion_matrix",
         "curves",
+        "withdrawn",
     ]
     fields = readonly_fields
 
@@ -124,6 +135,14 @@ class ModelVersionAdmin(TrainingActionsMixin, admin.ModelAdmin):
     @admin.display(description="Per-epoch curves")
     def curves(self, obj):
         return history_table(obj.history)
+
+    @admin.display(description="Withdrawn images")
+    def withdrawn_count(self, obj):
+        return len(obj.withdrawn_images) or "—"
+
+    @admin.display(description="Images deleted after it trained on them")
+    def withdrawn(self, obj):
+        return withdrawn_table(obj.withdrawn_images)
 
     @admin.action(description="Promote (make active, even if less accurate)", permissions=["change"])
     def promote(self, request, queryset):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Sum
@@ -28,6 +28,8 @@ class TrainingData:
     train: list[tuple[str | bytes, int]]
     validation: list[tuple[str | bytes, int]]
     n_votes: int
+    # The ids behind `train`, in its order: the version records them (a withdrawn upload is traced back).
+    train_image_ids: list[int] = field(default_factory=list)
 
 
 def _source(image: Image) -> str | bytes:
@@ -39,18 +41,23 @@ def _source(image: Image) -> str | bytes:
             return handle.read()
 
 
-def _items(queryset) -> list[tuple[str | bytes, int]]:
-    rows = queryset.only("id", "file", "effective_label").order_by("id")
-    return [(_source(image), int(image.effective_label == Label.CORROSION)) for image in rows.iterator()]
+def _rows(queryset) -> list[Image]:
+    return list(queryset.only("id", "file", "effective_label").order_by("id").iterator())
+
+
+def _items(rows: list[Image]) -> list[tuple[str | bytes, int]]:
+    return [(_source(image), int(image.effective_label == Label.CORROSION)) for image in rows]
 
 
 def training_data() -> TrainingData:
     """Train split with an effective label (never validation), and the expert-labelled validation split."""
     labelled = Image.objects.filter(excluded=False, effective_label__isnull=False)
+    train = _rows(labelled.filter(split=Split.TRAIN))
     return TrainingData(
-        train=_items(labelled.filter(split=Split.TRAIN)),
-        validation=_items(labelled.filter(split=Split.VALIDATION, expert_label__isnull=False)),
+        train=_items(train),
+        validation=_items(_rows(labelled.filter(split=Split.VALIDATION, expert_label__isnull=False))),
         n_votes=Image.objects.aggregate(n=Sum("vote_count"))["n"] or 0,
+        train_image_ids=[image.id for image in train],
     )
 
 

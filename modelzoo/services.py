@@ -12,7 +12,7 @@ import socket
 import tempfile
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -180,6 +180,7 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
             n_votes=data.n_votes,
             snapshot_at=snapshot_at,
             pseudo_labels=pseudo_labels,
+            train_image_ids=data.train_image_ids,
         )
     if run.promote:
         model_version_promote(version_id=version.pk)
@@ -245,8 +246,12 @@ def model_version_register(
     n_votes: int,
     snapshot_at,
     pseudo_labels: dict[int, int] | None = None,
+    train_image_ids: list[int] | None = None,
 ) -> ModelVersion:
-    """Store a trained model's files and metrics as the next version (a candidate) and close its run."""
+    """Store a trained model's files and metrics as the next version (a candidate) and close its run.
+
+    `train_image_ids` and the images the model labelled itself are what it learned from.
+    """
     number = (ModelVersion.objects.aggregate(n=Max("version"))["n"] or 0) + 1
     onnx_sha, checkpoint_sha = sha256_of(onnx), sha256_of(checkpoint)
     saved: list[str] = []
@@ -263,6 +268,7 @@ def model_version_register(
             n_train_images=result["n_train"],
             n_pseudo_labels=len(pseudo_labels or {}),
             pseudo_labels={str(image_id): label for image_id, label in (pseudo_labels or {}).items()},
+            train_image_ids=sorted({*(train_image_ids or []), *(pseudo_labels or {})}),
             n_val_images=result["n_val"],
             n_votes=n_votes,
             history=result["history"],
@@ -378,3 +384,22 @@ def _fail_stale_runs() -> int:
             updated_at=timezone.now(),
         )
     return failed
+
+
+@transaction.atomic
+def model_versions_record_withdrawn(*, image_ids: Collection[int]) -> int:
+    """Note on every version that trained on these images that they were deleted afterwards."""
+    withdrawn = set(image_ids)
+    if not withdrawn:
+        return 0
+    now = timezone.now().isoformat()
+    changed = 0
+    # Few versions, and a JSON list is not indexable the same way on every backend: checked here.
+    for version in ModelVersion.objects.select_for_update().only("id", "train_image_ids", "withdrawn_images"):
+        hit = sorted(withdrawn.intersection(version.train_image_ids))
+        if not hit:
+            continue
+        version.withdrawn_images = version.withdrawn_images + [{"image_id": i, "withdrawn_at": now} for i in hit]
+        version.save(update_fields=["withdrawn_images"])
+        changed += 1
+    return changed

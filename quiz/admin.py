@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from quiz.models import CrowdAggregation, Image, Label, Report, Vote, Voter
 from quiz.selectors import images_controversial
-from quiz.services.images import image_set_expert_label
+from quiz.services.images import image_delete, image_set_expert_label
 
 
 class LabelledFilter(admin.SimpleListFilter):
@@ -168,6 +168,19 @@ class ImageAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.refresh_effective_label()
         super().save_model(request, obj, form, change)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Nobody deletes a vote alone (no permission to); with its image it goes through image_delete.
+        return deleted, counts, perms_needed - {Vote._meta.verbose_name}, protected
+
+    # Through the service: the votes' counters and tallies are taken back; the files go once it commits.
+    def delete_model(self, request, obj: Image):
+        image_delete(image_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for image_id in queryset.values_list("pk", flat=True):
+            image_delete(image_id=image_id)
 
     def _set_expert_label(self, request, queryset, label: str):
         ids = list(queryset.values_list("id", flat=True))

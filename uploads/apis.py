@@ -1,11 +1,11 @@
 """JSON API of uploads. Anonymous, like the quiz: the uploader is recognised by the voter cookie, or a script
-by its API token (`Authorization: Token <key>`)."""
+by its API token (`Authorization: Token <key>`), both through uploads.identity. An unshared upload is its
+uploader's alone: to anyone else it does not exist."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -18,10 +18,11 @@ from rest_framework.views import APIView
 from corrosiondetector.openapi import RETRY_AFTER, ErrorOutput, error_responses
 from quiz.identity import ip_hash
 from uploads.errors import UploadError, UploadTooLarge
-from uploads.identity import caller_key
+from uploads.identity import caller_key, uploader_key
 from uploads.models import Upload
-from uploads.serializers import CorrectionInput, UploadOutput
-from uploads.services import upload_correct, upload_create
+from uploads.selectors import upload_visible
+from uploads.serializers import SHARE_VALUES, CorrectionInput, ShareInput, UploadOutput, share_from
+from uploads.services import upload_correct, upload_create, upload_delete, upload_share
 from uploads.throttles import UploadThrottle
 
 # Multipart framing around the file: a request this much larger than the cap cannot hold an allowed file.
@@ -63,14 +64,14 @@ class PublicUploadApi(APIView):
     permission_classes = [AllowAny]
 
 
-class ShareInput(serializers.Serializer):
-    share = serializers.BooleanField(
-        default=False, help_text="show it to volunteers and let it train the model; unshared, only you see it"
-    )
-
-
-class UploadInput(ShareInput):
+class UploadInput(serializers.Serializer):
     image = serializers.FileField(help_text="a JPEG, PNG or WebP photo; the bytes decide, not the name or type")
+    share = serializers.ChoiceField(
+        choices=list(SHARE_VALUES),
+        required=False,
+        help_text='"Share with the crowd": show it to volunteers and train on it (after moderation). '
+        "Missing or false: classified and shown to the uploader only.",
+    )
 
 
 class UploadCreateApi(PublicUploadApi):
@@ -88,8 +89,8 @@ class UploadCreateApi(PublicUploadApi):
                 413,
                 415,
                 429,
-                e400="No single `image` field, a `share` that is not true/false, malformed multipart, or an "
-                "empty, truncated or corrupt image.",
+                e400="No single `image` field, a `share` other than true/false/1/0/on, malformed multipart, "
+                "or an empty, truncated or corrupt image.",
                 e415="Not multipart/form-data, or the file is not a real JPEG, PNG or WebP image.",
             ),
             **WRONG_TOKEN,
@@ -97,11 +98,17 @@ class UploadCreateApi(PublicUploadApi):
     )
     def post(self, request):
         data = read_uploaded_file(request)  # first: it refuses an oversized body before it is parsed
-        choice = ShareInput(data=request.data)
-        choice.is_valid(raise_exception=True)
-        upload = upload_create(data=data, uploader_key=caller_key(request), shared=choice.validated_data["share"])
+        shared = share_from(request.data.getlist("share"))
+        upload = upload_create(data=data, uploader_key=uploader_key(request), shared=shared)
         body = UploadOutput(upload, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+def _visible_or_404(request, upload_id) -> Upload:
+    upload = upload_visible(upload_id=upload_id, viewer_key=caller_key(request))
+    if upload is None:
+        raise Http404("No such upload.")
+    return upload
 
 
 class UploadDetailApi(PublicUploadApi):
@@ -110,10 +117,31 @@ class UploadDetailApi(PublicUploadApi):
         responses={200: UploadOutput, **WRONG_TOKEN, **NOT_FOUND},
     )
     def get(self, request, upload_id):
-        upload = get_object_or_404(Upload.objects.select_related("image", "model_version"), pk=upload_id)
-        # Not 403: to anyone else an unshared upload does not exist.
-        if not upload.shared and upload.uploader_key != caller_key(request):
-            raise Http404
+        return Response(UploadOutput(_visible_or_404(request, upload_id), context={"request": request}).data)
+
+    @extend_schema(
+        summary="Delete an upload: its photo, heatmap and votes (uploader only)",
+        responses={204: None, **WRONG_TOKEN, **NOT_FOUND},
+    )
+    def delete(self, request, upload_id):
+        upload_delete(upload_id=upload_id, voter_key=caller_key(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadShareApi(PublicUploadApi):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        summary="Share an upload with the crowd, or take it back (uploader only)",
+        request=ShareInput,
+        responses={200: UploadOutput, **error_responses(400, 415), **WRONG_TOKEN, **NOT_FOUND},
+    )
+    def post(self, request, upload_id):
+        payload = ShareInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        upload = upload_share(
+            upload_id=upload_id, voter_key=caller_key(request), shared=payload.validated_data["shared"]
+        )
         return Response(UploadOutput(upload, context={"request": request}).data)
 
 
@@ -131,7 +159,7 @@ class UploadCorrectionApi(PublicUploadApi):
         },
     )
     def post(self, request, upload_id):
-        get_object_or_404(Upload, pk=upload_id)
+        _visible_or_404(request, upload_id)
         payload = CorrectionInput(data=request.data)
         payload.is_valid(raise_exception=True)
         upload = upload_correct(

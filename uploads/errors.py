@@ -24,3 +24,10 @@ class UploadTooLarge(UploadError):
 class NotTheUploader(UploadError):
     status_code = 403
     code = "not_uploader"
+
+
+class UploadNotFound(UploadError):
+    """Someone else's upload: answered like one that does not exist, so that ids reveal nothing."""
+
+    status_code = 404
+    code = "not_found"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
+from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 from quiz.identity import voter_key
@@ -28,8 +30,22 @@ def token_user(request):
     return request.user if isinstance(getattr(request, "auth", None), Token) else None
 
 
-def caller_key(request) -> uuid.UUID | None:
+def caller_key(request: HttpRequest) -> uuid.UUID | None:
+    """The key uploads made by this caller carry (Upload.uploader_key); None for a caller who has none.
+
+    Scripts: their token user's key. Browsers: the voter key of their cookie. A caller without a cookie owns
+    no upload, and is not given a new key (and cookie) just for asking.
+    """
     user = token_user(request)
     if user is not None:
         return token_voter_key(user)
-    return voter_key(request)
+    http_request = getattr(request, "_request", request)  # DRF wraps the HttpRequest the middleware sees
+    if getattr(http_request, "_voter_key", None) is None and settings.VOTER_COOKIE_NAME not in http_request.COOKIES:
+        return None
+    return voter_key(http_request)
+
+
+def uploader_key(request: HttpRequest) -> uuid.UUID:
+    """The key a new upload gets: the token user's, or the voter cookie's (a first-time browser gets one)."""
+    user = token_user(request)
+    return token_voter_key(user) if user is not None else voter_key(getattr(request, "_request", request))

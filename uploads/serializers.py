@@ -1,6 +1,20 @@
 from rest_framework import serializers
 
+from uploads.errors import UploadError
+from uploads.files import upload_file_url
 from uploads.models import Upload
+
+# What "Share with the crowd" may be sent as: a form's checkbox sends "on", or nothing when unticked.
+SHARE_VALUES = {"true": True, "1": True, "on": True, "false": False, "0": False}
+
+
+def share_from(values: list[str]) -> bool:
+    """The `share` field of an upload form (every value sent for it): missing = not shared."""
+    if not values:
+        return False
+    if len(values) != 1 or values[0] not in SHARE_VALUES:
+        raise UploadError("share: send true or false (or 1, 0, on).", code="invalid")
+    return SHARE_VALUES[values[0]]
 
 
 class UploadOutput(serializers.ModelSerializer):
@@ -9,8 +23,14 @@ class UploadOutput(serializers.ModelSerializer):
     model_version = serializers.IntegerField(
         source="model_version.version", default=None, allow_null=True, read_only=True
     )
+    shared = serializers.BooleanField(
+        read_only=True,
+        help_text="shown to volunteers and used for training (after moderation); unshared, its files are served "
+        "to the uploader alone",
+    )
     heatmap_url = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Upload
@@ -20,8 +40,10 @@ class UploadOutput(serializers.ModelSerializer):
             "label",
             "probability",
             "model_version",
+            "shared",
             "heatmap_url",
             "image_url",
+            "thumbnail_url",
             "corrected_label",
             "failure_reason",
             "created_at",
@@ -33,11 +55,18 @@ class UploadOutput(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if (url and request) else url
 
     def get_heatmap_url(self, upload: Upload) -> str | None:
-        return self._absolute(upload.heatmap.url) if upload.heatmap else None
+        return self._absolute(upload_file_url(upload, "heatmap"))
 
     def get_image_url(self, upload: Upload) -> str:
-        return self._absolute(upload.image.file.url)
+        return self._absolute(upload_file_url(upload, "photo"))
+
+    def get_thumbnail_url(self, upload: Upload) -> str:
+        return self._absolute(upload_file_url(upload, "thumbnail"))
 
 
 class CorrectionInput(serializers.Serializer):
     corrosion = serializers.BooleanField()
+
+
+class ShareInput(serializers.Serializer):
+    shared = serializers.BooleanField(help_text="true: share with the crowd; false: take it back (uploader only)")

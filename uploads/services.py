@@ -1,4 +1,5 @@
-"""Writes of the uploads app: take a photo in, classify it, record the uploader's correction."""
+"""Writes of the uploads app: take a photo in, classify it, record the uploader's correction, share or
+unshare it, delete it."""
 
 from __future__ import annotations
 
@@ -9,19 +10,20 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from corrosiondetector import metrics
+from corrosiondetector.media import storage_for, unshared_name
 from modelzoo.selectors import model_version_active
 from quiz.imaging import CleanedImage, InvalidImage, Thumbnail, clean_photo, make_thumbnail, sha256_of
-from quiz.models import Label, Source, Split
-from quiz.services.images import files_remove, image_import
-from quiz.services.votes import vote_set
-from uploads.errors import NotTheUploader, UploadError, UploadTooLarge
+from quiz.models import EXCLUSION_FIELDS, Image, Label, Moderation, Source, Split, Voter
+from quiz.services.images import files_remove, image_delete, image_import
+from quiz.services.votes import vote_set, votes_withdraw
+from uploads.errors import NotTheUploader, UploadError, UploadNotFound, UploadTooLarge
+from uploads.files import file_place, files_remove_unused_on_commit
 from uploads.models import Upload
 
 HEATMAP_SIDE = 640
@@ -31,9 +33,10 @@ _STATUS_FOR_INVALID = {"empty": 400, "corrupt": 400, "unsupported": 415, "too_la
 
 
 def upload_create(*, data: bytes, uploader_key: uuid.UUID, shared: bool = False) -> Upload:
-    """Check and clean a photo, add it to the quiz pool and queue its classification.
+    """Check and clean a photo, store it and queue its classification.
 
-    A refused photo leaves no row and no file behind.
+    `shared` is the uploader's "Share with the crowd": only then may the photo join the quiz (after
+    moderation) and training; otherwise it is theirs alone. A refused photo leaves no row and no file behind.
     """
     if len(data) > settings.UPLOAD_MAX_BYTES:
         raise UploadTooLarge()
@@ -48,6 +51,7 @@ def upload_create(*, data: bytes, uploader_key: uuid.UUID, shared: bool = False)
 
 def _upload_store(cleaned: CleanedImage, thumbnail: Thumbnail, uploader_key: uuid.UUID, *, shared: bool) -> Upload:
     outcome = None
+    written: list[str] = []
     try:
         with transaction.atomic():
             outcome = image_import(
@@ -58,7 +62,10 @@ def _upload_store(cleaned: CleanedImage, thumbnail: Thumbnail, uploader_key: uui
                 source=Source.UPLOAD,
                 info=cleaned.info,
                 thumbnail=thumbnail,
+                shared=shared,
             )
+            if outcome.created:
+                _image_moderation_start(outcome.image)
             has_model = model_version_active() is not None
             upload = Upload.objects.create(
                 image=outcome.image,
@@ -67,15 +74,30 @@ def _upload_store(cleaned: CleanedImage, thumbnail: Thumbnail, uploader_key: uui
                 status=Upload.Status.QUEUED if has_model else Upload.Status.NO_MODEL,
                 finished_at=None if has_model else timezone.now(),
             )
+            if not outcome.created:
+                # A photo already in the pool: sharing this copy may share it.
+                _image_sharing_refresh(outcome.image.pk, written)
+            _voter_remember_sharing(uploader_key, shared=shared)
             # robust: with the broker down the upload is still stored and answered (202), the failure
             # is logged, and the requeue schedule hands it out once the broker is back.
             transaction.on_commit(lambda: _upload_created(upload.id, queue=has_model), robust=True)
     except BaseException:
         # The files were written before the transaction gave up: do not leave them behind.
-        if outcome is not None:
-            files_remove(outcome.files_written)
+        files_remove([*(outcome.files_written if outcome is not None else ()), *written])
         raise
     return upload
+
+
+def _image_moderation_start(image: Image) -> None:
+    """A new photo from an upload waits for staff (UPLOAD_MODERATION=pre) before the public may see it."""
+    image.moderation = Moderation.PENDING if settings.UPLOAD_MODERATION == "pre" else Moderation.APPROVED
+    image.refresh_excluded()
+    image.save(update_fields=EXCLUSION_FIELDS)
+
+
+def _voter_remember_sharing(key: uuid.UUID, *, shared: bool) -> None:
+    # The upload page offers the last answer again.
+    Voter.objects.update_or_create(key=key, defaults={"shares_uploads": shared})
 
 
 def _upload_created(upload_id: uuid.UUID, *, queue: bool) -> None:
@@ -111,7 +133,8 @@ def upload_classify(*, upload_id: uuid.UUID) -> Upload | None:
 
     from PIL import Image as PILImage
 
-    with upload.image.file.open("rb") as handle:
+    name = upload.image.file.name
+    with storage_for(name).open(name, "rb") as handle:
         photo = PILImage.open(io.BytesIO(handle.read()))
         photo.load()
     classifier = classifier_for(version)
@@ -121,38 +144,145 @@ def upload_classify(*, upload_id: uuid.UUID) -> Upload | None:
         preview = photo.convert("RGB")
         preview.thumbnail((HEATMAP_SIDE, HEATMAP_SIDE))
         overlay = render_heatmap_overlay(preview, prediction.cam, input_size=classifier.input_size)
-    heatmap_name = _heatmap_save(overlay)
-    # Conditional: if a redelivered twin finished first, this changes nothing.
-    finished = Upload.objects.filter(pk=upload.pk, status=Upload.Status.RUNNING).update(
-        status=Upload.Status.DONE,
-        label=prediction.label,
-        probability=float(prediction.probability),
-        model_version=version,
-        heatmap=heatmap_name,
-        finished_at=timezone.now(),
-    )
-    if not finished and not Upload.objects.filter(heatmap=heatmap_name).exists():
-        default_storage.delete(heatmap_name)
-    return Upload.objects.get(pk=upload.pk)
+    _upload_finish(upload.pk, prediction=prediction, version=version, overlay=overlay)
+    return Upload.objects.filter(pk=upload.pk).first()
 
 
-def _heatmap_save(overlay) -> str:
+def _upload_finish(upload_id: uuid.UUID, *, prediction, version, overlay) -> None:
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            # Locked, so that the heatmap lands where the upload's sharing (changed meanwhile?) says.
+            upload = Upload.objects.select_for_update().filter(pk=upload_id, status=Upload.Status.RUNNING).first()
+            if upload is None:  # deleted, or a redelivered twin finished first
+                return
+            upload.status = Upload.Status.DONE
+            upload.label = prediction.label
+            upload.probability = float(prediction.probability)
+            upload.model_version = version
+            upload.heatmap = _heatmap_save(overlay, shared=upload.shared, written=written)
+            upload.finished_at = timezone.now()
+            upload.save(update_fields=["status", "label", "probability", "model_version", "heatmap", "finished_at"])
+    except BaseException:
+        files_remove(written)
+        raise
+
+
+def _heatmap_save(overlay, *, shared: bool, written: list[str]) -> str:
     """Named by its content: the proxy lets browsers keep heatmaps a year, so new pixels need a new name."""
     buffer = io.BytesIO()
     overlay.save(buffer, format="PNG", optimize=False, compress_level=1)
     data = buffer.getvalue()
     digest = sha256_of(data)
     name = f"heatmaps/{digest[:2]}/{digest}.png"
+    name = name if shared else unshared_name(name)
+    storage = storage_for(name)
     # A retried task renders the same pixels: it finds its file already there.
-    if default_storage.exists(name):
+    if storage.exists(name):
         return name
-    return default_storage.save(name, ContentFile(data))
+    name = storage.save(name, ContentFile(data))
+    written.append(name)
+    return name
 
 
 def upload_fail(*, upload_id: uuid.UUID, reason: str) -> None:
     Upload.objects.filter(pk=upload_id, status__in=[Upload.Status.QUEUED, Upload.Status.RUNNING]).update(
         status=Upload.Status.FAILED, failure_reason=reason[:500], finished_at=timezone.now()
     )
+
+
+def _upload_of(upload_id: uuid.UUID, voter_key: uuid.UUID | None) -> Upload:
+    """The caller's upload, locked; anyone else's is not there (404), so that ids reveal nothing."""
+    upload = Upload.objects.select_for_update().filter(pk=upload_id).first()
+    if upload is None or voter_key is None or upload.uploader_key != voter_key:
+        raise UploadNotFound("No such upload.")
+    return upload
+
+
+def upload_share(*, upload_id: uuid.UUID, voter_key: uuid.UUID | None, shared: bool) -> Upload:
+    """The uploader shares their photo with the crowd (and training), or takes it back.
+
+    Its files move between the public and the private storage; the photo stays shared while any of its
+    uploads is (or it was imported). Moderation is not touched: a photo staff have not approved stays out.
+    """
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            upload = _upload_of(upload_id, voter_key)
+            Image.objects.select_for_update().filter(pk=upload.image_id).first()  # lock order: upload, image
+            if upload.shared != shared:
+                old_heatmap = upload.heatmap.name
+                upload.shared = shared
+                upload.heatmap.name = file_place(old_heatmap, shared=shared, written=written)
+                upload.save(update_fields=["shared", "heatmap"])
+                files_remove_unused_on_commit([old_heatmap])
+            _image_sharing_refresh(upload.image_id, written)
+    except BaseException:
+        files_remove(written)
+        raise
+    return Upload.objects.select_related("image", "model_version").get(pk=upload_id)
+
+
+def _image_sharing_refresh(image_id: int, written: list[str]) -> None:
+    """Shared while an upload of it is (or it was imported); its photo and thumbnail follow. Row locked."""
+    image = Image.objects.select_for_update().get(pk=image_id)
+    shared = image.source != Source.UPLOAD or image.uploads.filter(shared=True).exists()
+    if image.shared == shared:
+        return
+    old = [image.file.name, image.thumbnail.name]
+    image.file.name = file_place(image.file.name, shared=shared, written=written)
+    image.thumbnail.name = file_place(image.thumbnail.name, shared=shared, written=written)
+    image.shared = shared
+    image.refresh_excluded()
+    image.save(update_fields=["file", "thumbnail", *EXCLUSION_FIELDS])
+    files_remove_unused_on_commit(old)
+
+
+def upload_delete(*, upload_id: uuid.UUID, voter_key: uuid.UUID | None) -> None:
+    """The uploader takes their photo back: see upload_remove. Anyone else finds no such upload."""
+    with transaction.atomic():
+        _upload_of(upload_id, voter_key)
+        upload_remove(upload_id=upload_id)
+
+
+def upload_remove(*, upload_id: uuid.UUID) -> bool:
+    """Delete an upload (the uploader, retention, staff), and its photo when nothing else holds it.
+
+    The photo goes with its votes (counters and labels recomputed) when it came from uploads alone and no
+    other upload holds it; otherwise only this uploader's vote goes, and the photo may become unshared.
+    Files go once this commits (uploads.receivers), so a rollback leaves everything in place.
+    """
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            upload = Upload.objects.select_for_update().filter(pk=upload_id).first()
+            if upload is None:
+                return False
+            image = Image.objects.select_for_update().get(pk=upload.image_id)
+            upload.delete()
+            others = image.uploads.all()
+            if image.source == Source.UPLOAD and not others.exists():
+                image_delete(image_id=image.pk)
+                return True
+            if not others.filter(uploader_key=upload.uploader_key).exists():
+                votes_withdraw(image_id=image.pk, voter_key=upload.uploader_key)
+            _image_sharing_refresh(image.pk, written)
+    except BaseException:
+        files_remove(written)
+        raise
+    return True
+
+
+def uploads_delete_expired(*, now=None, limit: int = 500) -> int:
+    """Delete unshared uploads older than UPLOAD_RETENTION_DAYS (oldest first, `limit` a call)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.UPLOAD_RETENTION_DAYS)
+    expired = list(
+        Upload.objects.filter(shared=False, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    # One transaction each: a failure stops at one upload, and the next run resumes.
+    return sum(upload_remove(upload_id=upload_id) for upload_id in expired)
 
 
 @transaction.atomic

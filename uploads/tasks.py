@@ -20,3 +20,8 @@ def classify_upload(self, upload_id: str) -> None:
 @shared_task(name="uploads.tasks.requeue_stuck_uploads")
 def requeue_stuck_uploads() -> int:
     return services.uploads_requeue_stuck()
+
+
+@shared_task(name="uploads.tasks.delete_expired_uploads")
+def delete_expired_uploads() -> int:
+    return services.uploads_delete_expired()

@@ -6,17 +6,24 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from corrosiondetector.media import private_file_response, storage_for
 from corrosiondetector.views import slow_down
 from quiz.identity import ip_hash, voter_key
-from quiz.selectors import voter_get
-from uploads.errors import UploadError, UploadTooLarge, upload_max_megabytes
+from uploads.errors import UploadError, UploadNotFound, UploadTooLarge, upload_max_megabytes
+from uploads.files import UPLOAD_FILES, upload_file_urls
+from uploads.identity import caller_key
 from uploads.models import Upload
-from uploads.services import upload_correct, upload_create
+from uploads.selectors import upload_of_uploader, upload_visible, uploads_of, voter_shares_uploads
+from uploads.serializers import share_from
+from uploads.services import upload_correct, upload_create, upload_delete, upload_share
 from uploads.throttles import upload_wait
+
+MINE_PER_PAGE = 20
 
 
 @require_http_methods(["GET", "POST"])
@@ -26,11 +33,14 @@ def upload_page(request: HttpRequest) -> HttpResponse:
         "max_bytes": settings.UPLOAD_MAX_BYTES,
         "retention_days": settings.UPLOAD_RETENTION_DAYS,
         # Read on GET too: that issues the voter cookie, so all the page's JavaScript uploads carry one key.
-        "share": _shares_by_default(voter_key(request)),
+        "share": voter_shares_uploads(key=voter_key(request)),
     }
     if request.method == "GET":
         return render(request, "uploads/upload.html", context)
-    share = request.POST.get("share") == "true"
+    try:
+        share = share_from(request.POST.getlist("share"))
+    except UploadError as error:
+        return render(request, "uploads/upload.html", {**context, "error": error.message}, status=error.status_code)
     photos = _chosen_photos(request)
     if not photos:
         context.update(error="Please choose a photo first.", share=share)
@@ -55,11 +65,6 @@ class _Result:
     name: str
     upload: Upload | None = None
     error: UploadError | None = None
-
-
-def _shares_by_default(key) -> bool:
-    voter = voter_get(key=key)
-    return voter is not None and voter.shares_uploads
 
 
 def _chosen_photos(request: HttpRequest) -> list:
@@ -91,14 +96,22 @@ def _results_page(request: HttpRequest, context: dict, results: list[_Result]) -
 
 
 def upload_result_page(request: HttpRequest, upload_id) -> HttpResponse:
-    upload = get_object_or_404(Upload.objects.select_related("image", "model_version"), pk=upload_id)
-    is_uploader = upload.uploader_key == voter_key(request)
-    return render(request, "uploads/result.html", {"upload": upload, "is_uploader": is_uploader})
+    upload = _visible_or_404(request, upload_id)
+    is_uploader = upload.uploader_key == caller_key(request)
+    context = {"upload": upload, "is_uploader": is_uploader, "urls": upload_file_urls(upload)}
+    return render(request, "uploads/result.html", context)
+
+
+def _visible_or_404(request: HttpRequest, upload_id):
+    upload = upload_visible(upload_id=upload_id, viewer_key=caller_key(request))
+    if upload is None:
+        raise Http404("No such upload.")
+    return upload
 
 
 @require_POST
 def upload_correct_page(request: HttpRequest, upload_id) -> HttpResponse:
-    get_object_or_404(Upload, pk=upload_id)
+    _visible_or_404(request, upload_id)
     choice = request.POST.get("corrosion")
     if choice not in ("true", "false"):
         messages.error(request, "Please answer with one of the two buttons.")
@@ -112,3 +125,59 @@ def upload_correct_page(request: HttpRequest, upload_id) -> HttpResponse:
         return redirect("uploads:result", upload_id=upload_id)
     messages.success(request, "Thank you, your answer is recorded.")
     return redirect("uploads:result", upload_id=upload_id)
+
+
+@require_POST
+def upload_share_page(request: HttpRequest, upload_id) -> HttpResponse:
+    choice = request.POST.get("shared")
+    if choice not in ("true", "false"):
+        messages.error(request, "Please answer with one of the buttons.")
+        return _back(request, upload_id)
+    try:
+        upload = upload_share(upload_id=upload_id, voter_key=caller_key(request), shared=choice == "true")
+    except UploadNotFound as error:
+        raise Http404(error.message) from None
+    if upload.shared:
+        messages.success(request, "Shared with the crowd: volunteers may see it once it is approved.")
+    else:
+        messages.success(request, "No longer shared: only you can see this photo.")
+    return _back(request, upload_id)
+
+
+@require_POST
+def upload_delete_page(request: HttpRequest, upload_id) -> HttpResponse:
+    try:
+        upload_delete(upload_id=upload_id, voter_key=caller_key(request))
+    except UploadNotFound as error:
+        raise Http404(error.message) from None
+    messages.success(request, "Your photo is deleted, with its heatmap and your vote on it.")
+    return redirect("uploads:mine")
+
+
+def _back(request: HttpRequest, upload_id) -> HttpResponse:
+    # The buttons are on the result page and on "My uploads"; each form says where it came from.
+    if request.POST.get("next") == "mine":
+        return redirect("uploads:mine")
+    return redirect("uploads:result", upload_id=upload_id)
+
+
+@require_GET
+def uploads_mine_page(request: HttpRequest) -> HttpResponse:
+    page = Paginator(uploads_of(uploader_key=caller_key(request)), MINE_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [(upload, upload_file_urls(upload)) for upload in page]
+    context = {"page": page, "rows": rows, "retention_days": settings.UPLOAD_RETENTION_DAYS}
+    return render(request, "uploads/mine.html", context)
+
+
+@require_GET
+def upload_file(request: HttpRequest, upload_id, kind: str) -> HttpResponse:
+    """One of an upload's files, for its uploader alone; anyone else (and an unknown kind) gets 404."""
+    if kind not in UPLOAD_FILES:
+        raise Http404("No such file.")
+    upload = upload_of_uploader(upload_id=upload_id, uploader_key=caller_key(request))
+    if upload is None:
+        raise Http404("No such upload.")
+    name = UPLOAD_FILES[kind](upload)
+    if not name:
+        raise Http404("No such file.")
+    return private_file_response(name, storage=storage_for(name), inline=True)

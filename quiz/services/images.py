@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from corrosiondetector.media import storage_for, unshared_name
 from quiz.imaging import ImageInfo, Thumbnail, inspect_image, make_thumbnail
 from quiz.models import LABEL_FIELDS, Image, Label, Source, Split, image_upload_to
 from quiz.services.near_duplicates import near_duplicate_of_validation, near_duplicates_check
+from quiz.services.votes import votes_withdraw
 
 
 @transaction.atomic
@@ -61,11 +62,13 @@ def image_import(
     info: ImageInfo | None = None,
     thumbnail: Thumbnail | None = None,
     check_pool: bool = True,
+    shared: bool = True,
 ) -> ImportOutcome:
     """Add a checked picture to the pool, with its thumbnail; the same bytes imported twice are one image.
 
     `info` and `thumbnail` let a caller that already decoded the bytes (in a worker pool) skip
-    that work here. A failure leaves neither a row nor a file behind.
+    that work here. A failure leaves neither a row nor a file behind. A new image that is not `shared`
+    (an uploader's private photo) keeps its files on the private storage and stays out of the pool.
 
     A training image that is a near-duplicate of a validation image enters flagged, out of the pool. A new
     validation image flags the training images already in the pool that are near-duplicates of it: a scan of
@@ -98,12 +101,14 @@ def image_import(
     )
     if split == Split.TRAIN:
         image.near_duplicate_of_id = near_duplicate_of_validation(thumbnail.phash)
+    image.shared = shared
     image.refresh_excluded()
     image.refresh_effective_label()
+    place = (lambda name: name) if shared else unshared_name
     written: list[str] = []
     try:
-        image.file.name = _file_store_once(image_upload_to(image, f"x.{info.extension}"), data, written)
-        image.thumbnail.name = _file_store_once(thumbnail.name, thumbnail.data, written)
+        image.file.name = _file_store_once(place(image_upload_to(image, f"x.{info.extension}")), data, written)
+        image.thumbnail.name = _file_store_once(place(thumbnail.name), thumbnail.data, written)
         with transaction.atomic():
             image.save()
             if split == Split.VALIDATION and check_pool:
@@ -151,13 +156,24 @@ def image_phash_set(*, image_id: int, phash: str) -> bool:
 
 def _file_store_once(name: str, data: bytes, written: list[str]) -> str:
     """Store content-addressed bytes unless their file is there already; note what was written."""
-    if default_storage.exists(name):
+    storage = storage_for(name)
+    if storage.exists(name):
         return name
-    name = default_storage.save(name, ContentFile(data))
+    name = storage.save(name, ContentFile(data))
     written.append(name)
     return name
 
 
 def files_remove(names) -> None:
     for name in names:
-        default_storage.delete(name)
+        storage_for(name).delete(name)
+
+
+@transaction.atomic
+def image_delete(*, image_id: int) -> None:
+    """Delete an image with its votes, which the voters' counts and the daily tally forget first.
+
+    Its files go once the deletion commits (uploads.receivers), whatever deleted the row.
+    """
+    votes_withdraw(image_id=image_id)
+    Image.objects.filter(pk=image_id).delete()

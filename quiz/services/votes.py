@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from corrosiondetector import metrics
@@ -291,3 +292,33 @@ def voter_set_expertise(*, voter_key: uuid.UUID, expertise: str, ip_hash: str = 
     voter.expertise = expertise
     voter.save(update_fields=["expertise"])
     return voter
+
+
+@transaction.atomic
+def votes_withdraw(*, image_id: int, voter_key: uuid.UUID | None = None) -> int:
+    """Take back the votes on one image: one voter's, or everyone's (before the image is deleted).
+
+    The image's counters and crowd label, the voters' vote counts and the daily tally forget them.
+    """
+    image = Image.objects.select_for_update().get(pk=image_id)
+    votes = Vote.objects.filter(image_id=image_id)
+    if voter_key is not None:
+        votes = votes.filter(voter__key=voter_key)
+    votes = list(votes)
+    if not votes:
+        return 0
+    Vote.objects.filter(pk__in=[vote.pk for vote in votes]).delete()
+    # One vote per voter and image: each of these voters cast exactly one of them.
+    Voter.objects.filter(pk__in=[vote.voter_id for vote in votes]).update(votes_cast=Greatest(F("votes_cast") - 1, 0))
+    tallies: dict[tuple, list[int]] = {}
+    for vote in votes:
+        # Taken off the day each was cast, where it was counted.
+        counts = tallies.setdefault((vote.created_at.date(), vote.expertise), [0, 0])
+        counts[0] += 1
+        counts[1] += int(vote.corrosion)
+        image.count_vote(corrosion=vote.corrosion, by=-1)
+    for (day, expertise), (count, yes) in tallies.items():
+        _tally(expertise=expertise, votes=-count, yes=-yes, day=day)
+    _crowd_labels_refresh([image])
+    image.save(update_fields=COUNTER_FIELDS + LABEL_FIELDS)
+    return len(votes)

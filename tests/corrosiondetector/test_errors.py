@@ -69,9 +69,15 @@ def test_it_answers_every_app_s_api_errors_with_detail_and_code(api_client, volu
     assert_error(api_client.post("/api/uploads/", {"photo": "x"}, format="multipart"), 400, "missing_image")
     assert_error(api_client.post("/api/uploads/", photo(b"not an image")), 415, "unsupported")
     assert_error(api_client.get("/api/uploads/00000000-0000-0000-0000-000000000000/"), 404, "not_found")
-    upload = api_client.post("/api/uploads/", photo(jpeg_bytes())).json()
+    assert_error(api_client.post("/api/uploads/", {**photo(jpeg_bytes()), "share": "maybe"}), 400, "invalid")
+    upload = api_client.post("/api/uploads/", {**photo(jpeg_bytes()), "share": "true"}).json()
     correction = f"/api/uploads/{upload['id']}/correction/"
     assert_error(client_for().post(correction, {"corrosion": True}, format="json"), 403, "not_uploader")
+    # Someone else's unshared upload does not exist for them.
+    private = api_client.post("/api/uploads/", photo(jpeg_bytes())).json()
+    assert_error(client_for().delete(f"/api/uploads/{private['id']}/"), 404, "not_found")
+    share = client_for().post(f"/api/uploads/{private['id']}/share/", {"shared": True}, format="json")
+    assert_error(share, 404, "not_found")
     body = assert_error(api_client.post(correction, {}, format="json"), 400, "invalid")
     assert body["errors"] == {"corrosion": ["This field is required."]}
     settings.UPLOAD_MAX_BYTES = 1024

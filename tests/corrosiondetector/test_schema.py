@@ -51,7 +51,9 @@ def test_it_serves_the_schema_at_api_schema(client):
         ("GET", "/api/dataset/export/"),
         ("POST", "/api/uploads/"),
         ("GET", "/api/uploads/{upload_id}/"),
+        ("DELETE", "/api/uploads/{upload_id}/"),
         ("POST", "/api/uploads/{upload_id}/correction/"),
+        ("POST", "/api/uploads/{upload_id}/share/"),
         ("GET", "/api/models/"),
         ("POST", "/api/models/retrain/"),
         ("GET", "/api/models/{version}/onnx/"),
@@ -203,7 +205,7 @@ def test_it_answers_every_fuzzed_request_without_a_server_error_and_as_documente
     print(f"schemathesis: {len(operations)} operations, {report.summary()}, {elapsed:.1f} s")
     print("\n".join(f"  {key}: {count}" for key, count in sorted(report.by_operation.items())))
     assert report.failures == [], "\n\n".join(report.details.values())
-    assert len(operations) == 12
+    assert len(operations) == 14
     assert report.statuses[429] > 0, "the fuzzing never reached a rate limit; its documentation went unchecked"
     # The retrain endpoint was reached but training never ran: a queued run's task is sent only on commit,
     # and this test's transaction never commits.
@@ -241,20 +243,29 @@ def test_it_documents_the_success_bodies_of_each_flow(api_schema, wsgi_app, cast
     call("POST", "/api/quiz/images/{image_id}/report/", session=volunteer, expect=201, **report)
     call("POST", "/api/quiz/images/{image_id}/report/", session=volunteer, expect=409, **report)
 
-    photo = {"image": jpeg_bytes()}
+    photo = {"image": jpeg_bytes(), "share": "true"}
     upload = call("POST", "/api/uploads/", session=volunteer, body=photo, media_type="multipart/form-data", expect=202)
     upload_id = upload.json()["id"]
-    assert upload.json()["model_version"] is None
-    detail = {"path_parameters": {"upload_id": upload_id}}
-    call("GET", "/api/uploads/{upload_id}/", session=volunteer, expect=200, **detail)
-    # Unshared (the default): the uploader's alone; a script with a wrong token is told so.
-    call("GET", "/api/uploads/{upload_id}/", expect=404, **detail)
-    call("GET", "/api/uploads/{upload_id}/", headers={"Authorization": "Token wrong"}, expect=401, **detail)
+    assert upload.json()["model_version"] is None and upload.json()["shared"] is True
+    this_upload = {"path_parameters": {"upload_id": upload_id}}
+    call("GET", "/api/uploads/{upload_id}/", expect=200, **this_upload)
+    # A script with a wrong token is told so, rather than taken for a stranger.
+    call("GET", "/api/uploads/{upload_id}/", headers={"Authorization": "Token wrong"}, expect=401, **this_upload)
     correction = {"path_parameters": {"upload_id": upload_id}, "body": {"corrosion": False}}
     call("POST", "/api/uploads/{upload_id}/correction/", expect=403, **correction)
     call("POST", "/api/uploads/{upload_id}/correction/", session=volunteer, expect=200, **correction)
     assert Upload.objects.get().corrected_label == "no_corrosion"
     assert Vote.objects.filter(image__uploads__id=upload_id).count() == 1
+    unshare = {"path_parameters": {"upload_id": upload_id}, "body": {"shared": False}}
+    call("POST", "/api/uploads/{upload_id}/share/", expect=404, **unshare)
+    assert (
+        call("POST", "/api/uploads/{upload_id}/share/", session=volunteer, expect=200, **unshare).json()["shared"]
+        is False
+    )
+    call("GET", "/api/uploads/{upload_id}/", expect=404, **this_upload)
+    call("DELETE", "/api/uploads/{upload_id}/", expect=404, **this_upload)
+    call("DELETE", "/api/uploads/{upload_id}/", session=volunteer, expect=204, **this_upload)
+    assert not Upload.objects.exists() and not Vote.objects.filter(image__source="upload").exists()
 
     make_model_version(version=1, val_accuracy=0.8)
     TrainingRun.objects.update(state=TrainingRun.State.DONE)

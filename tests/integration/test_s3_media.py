@@ -132,9 +132,20 @@ def assert_public(url: str, s3: S3Media) -> bytes:
 
 
 def test_it_runs_upload_verdict_and_quiz_with_media_only_on_s3(
-    transactional_db, postgres, real_broker, start_worker, s3_media, tiny_onnx_model, media_root, tmp_path, staff
+    transactional_db,
+    postgres,
+    real_broker,
+    start_worker,
+    s3_media,
+    tiny_onnx_model,
+    media_root,
+    tmp_path,
+    staff,
+    settings,
 ):
     from modelzoo.services import model_version_promote
+
+    settings.UPLOAD_MODERATION = "off"  # a shared upload joins the quiz at once
 
     s3 = s3_media
     for label in (Label.CORROSION, Label.NO_CORROSION, Label.CORROSION):
@@ -150,7 +161,7 @@ def test_it_runs_upload_verdict_and_quiz_with_media_only_on_s3(
 
     client = APIClient()
     photo = jpeg_bytes(size=(300, 200))
-    response = client.post("/api/uploads/", {"image": SimpleUploadedFile("p.jpg", photo)})
+    response = client.post("/api/uploads/", {"image": SimpleUploadedFile("p.jpg", photo), "share": "true"})
     assert response.status_code == 202, response.content
     upload_id = response.json()["id"]
     upload = wait_for_verdict(upload_id, worker)
@@ -171,6 +182,19 @@ def test_it_runs_upload_verdict_and_quiz_with_media_only_on_s3(
     assert upload.image_id in [image["id"] for image in served["images"]]
     for image in served["images"]:
         assert PILImage.open(io.BytesIO(assert_public(image["url"], s3))).size[0] > 0
+
+    # An unshared upload: its files under the private prefix, handed to its uploader alone by presigned URL.
+    private = client.post("/api/uploads/", {"image": SimpleUploadedFile("q.jpg", jpeg_bytes(size=(300, 200)))})
+    unshared = wait_for_verdict(private.json()["id"], worker)
+    assert unshared.status == "done", unshared.failure_reason
+    assert f"private/{unshared.image.file.name}" in s3.keys("private/unshared/images/")
+    assert f"private/{unshared.heatmap.name}" in s3.keys("private/unshared/heatmaps/")
+    assert not s3.keys("public/unshared/")
+    photo_url = client.get(f"/api/uploads/{unshared.pk}/").json()["image_url"]
+    handed = client.get(photo_url)
+    assert handed.status_code == 302 and "X-Amz-Signature=" in handed["Location"]
+    assert fetch(handed["Location"])[2] == s3.object_bytes(f"private/{unshared.image.file.name}")
+    assert APIClient().get(photo_url).status_code == 404
 
     # Model files are private: staff get a short-lived presigned URL; the same URL unsigned is refused.
     staff_client = APIClient()

@@ -49,11 +49,14 @@ def test_it_trains_registers_and_activates_a_first_version_that_classifies(label
 
 
 def test_it_never_trains_on_validation_or_unlabelled_or_excluded_images(labelled_pool):
+    labelled_train = set(Image.objects.filter(split=Split.TRAIN).values_list("pk", flat=True))
     make_image(label=None)
     make_image(label=Label.CORROSION, excluded=True)
     run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
     version = training_run_execute(run_id=run.pk)
     assert version.n_train_images == 12
+    # What it learned from, so that a photo withdrawn later is traced to it.
+    assert version.train_image_ids == sorted(labelled_train) and version.withdrawn_images == []
 
 
 def test_it_marks_a_crashed_run_failed_and_leaves_the_active_model_alone(labelled_pool):
@@ -160,6 +163,7 @@ def test_it_self_trains_on_a_teachers_labels_of_the_unlabelled_photos_and_record
     version = training_run_execute(run_id=run.pk)
     pseudo = {int(image_id) for image_id in version.pseudo_labels}
     assert pseudo and pseudo <= unlabelled and set(version.pseudo_labels.values()) <= {0, 1}
+    assert pseudo <= set(version.train_image_ids) and len(version.train_image_ids) == 12 + len(pseudo)
     assert (version.n_train_images, version.n_pseudo_labels) == (12 + len(pseudo), len(pseudo))
     recorded = version.hyperparameters["self_training"]
     assert recorded["confidence"] == 0.5001

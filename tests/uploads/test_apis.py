@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 URL = "/api/uploads/"
 
 
-def post_photo(client, data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg"):
-    return client.post(URL, {"image": SimpleUploadedFile(name, data, content_type=content_type)}, format="multipart")
+def post_photo(client, data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg", **fields):
+    photo = SimpleUploadedFile(name, data, content_type=content_type)
+    return client.post(URL, {"image": photo, **fields}, format="multipart")
 
 
 def files_under(root) -> list[Path]:
@@ -33,9 +34,10 @@ def test_it_accepts_a_photo_and_answers_202_with_the_verdict_url(
     api_client, active_model, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_photo(api_client, jpeg_bytes())
+        response = post_photo(api_client, jpeg_bytes(), share="true")
     assert response.status_code == 202
     body = response.json()
+    assert body["shared"] is True
     # Tasks run in-process in unit tests, so the verdict is already there.
     detail = api_client.get(f"{URL}{body['id']}/").json()
     assert detail["status"] == "done"
@@ -86,11 +88,13 @@ def test_it_answers_400_without_exactly_one_image_field(api_client):
 
 
 def test_it_lets_the_uploader_correct_and_no_one_else(uploader):
-    body = post_photo(uploader.client, jpeg_bytes()).json()
+    body = post_photo(uploader.client, jpeg_bytes(), share="true").json()
     assert Upload.objects.get(pk=body["id"]).uploader_key == uploader.key  # the key in their cookie
     url = f"{URL}{body['id']}/correction/"
     stranger = APIClient()
     assert stranger.post(url, {"corrosion": True}, format="json").status_code == 403
+    private = post_photo(uploader.client, jpeg_bytes()).json()
+    assert stranger.post(f"{URL}{private['id']}/correction/", {"corrosion": True}, format="json").status_code == 404
     assert not Vote.objects.exists()
     response = uploader.client.post(url, {"corrosion": True}, format="json")
     assert response.status_code == 200

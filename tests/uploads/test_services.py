@@ -4,11 +4,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
-import uploads.services
 from factories import jpeg_bytes, mpo_bytes
 from hostile_files import bad_files
 from modelzoo.inference import classifier_for
@@ -37,11 +35,13 @@ def stored_files(media_root: Path) -> list[Path]:
     return [p for p in Path(media_root).rglob("*") if p.is_file()] if Path(media_root).exists() else []
 
 
-def test_it_stores_a_photo_and_joins_the_quiz_pool():
-    upload = upload_create(data=jpeg_bytes(), uploader_key=uuid.uuid4())
+def test_it_stores_a_shared_photo_in_the_quiz_pool(settings):
+    settings.UPLOAD_MODERATION = "off"
+    upload = upload_create(data=jpeg_bytes(), uploader_key=uuid.uuid4(), shared=True)
     image = upload.image
     assert (image.source, image.split, image.effective_label) == (Source.UPLOAD, Split.TRAIN, None)
     assert default_storage.exists(image.file.name)
+    assert (image.shared, image.excluded) == (True, False)
     assert upload.status == Upload.Status.NO_MODEL  # no model trained yet
 
 
@@ -89,7 +89,7 @@ def test_it_shrinks_huge_photos(settings):
 
 
 def test_it_makes_a_thumbnail_of_each_upload(settings):
-    upload = upload_create(data=jpeg_bytes(size=(1600, 1200)), uploader_key=uuid.uuid4())
+    upload = upload_create(data=jpeg_bytes(size=(1600, 1200)), uploader_key=uuid.uuid4(), shared=True)
     image = upload.image
     assert image.thumbnail.name.startswith("thumbnails/") and default_storage.exists(image.thumbnail.name)
     assert (image.thumbnail_width, image.thumbnail_height) == (640, 480)
@@ -163,7 +163,7 @@ def test_it_classifies_with_the_active_model_and_renders_a_heatmap(active_model)
 
 
 def test_it_names_the_heatmap_by_its_content(active_model):
-    upload = upload_create(data=jpeg_bytes(size=(200, 150)), uploader_key=uuid.uuid4())
+    upload = upload_create(data=jpeg_bytes(size=(200, 150)), uploader_key=uuid.uuid4(), shared=True)
     done = upload_classify(upload_id=upload.pk)
     with done.heatmap.open("rb") as handle:
         digest = hashlib.sha256(handle.read()).hexdigest()
@@ -171,24 +171,27 @@ def test_it_names_the_heatmap_by_its_content(active_model):
 
 
 def test_it_does_not_classify_twice(active_model, media_root):
-    upload = upload_create(data=jpeg_bytes(), uploader_key=uuid.uuid4())
+    upload = upload_create(data=jpeg_bytes(), uploader_key=uuid.uuid4(), shared=True)
     upload_classify(upload_id=upload.pk)
     again = upload_classify(upload_id=upload.pk)
     assert again.attempts == 1
     assert len(stored_files(Path(media_root) / "heatmaps")) == 1
 
 
-def test_it_removes_its_heatmap_when_a_redelivered_twin_finished_first(active_model, media_root, monkeypatch):
-    upload = upload_create(data=jpeg_bytes(), uploader_key=uuid.uuid4())
+def test_it_writes_no_heatmap_when_a_redelivered_twin_finished_first(active_model, media_root, monkeypatch):
+    import modelzoo.ml.serving
+
+    upload = upload_create(data=jpeg_bytes(), uploader_key=uuid.uuid4(), shared=True)
     kept = upload_classify(upload_id=upload.pk).heatmap.name
     Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.QUEUED)
+    render = modelzoo.ml.serving.render_heatmap_overlay
 
-    def twin_finishes_meanwhile(overlay):
+    def twin_finishes_meanwhile(preview, cam, **kwargs):
         # The twin's verdict (with the heatmap kept) lands while this one renders other pixels.
         Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.DONE)
-        return default_storage.save("heatmaps/ff/other.png", ContentFile(b"other pixels"))
+        return render(preview.rotate(90, expand=True), cam, **kwargs)
 
-    monkeypatch.setattr(uploads.services, "_heatmap_save", twin_finishes_meanwhile)
+    monkeypatch.setattr(modelzoo.ml.serving, "render_heatmap_overlay", twin_finishes_meanwhile)
     upload_classify(upload_id=upload.pk)
     assert Upload.objects.get(pk=upload.pk).heatmap.name == kept
     assert [p.name for p in stored_files(Path(media_root) / "heatmaps")] == [Path(kept).name]

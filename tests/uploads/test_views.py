@@ -19,8 +19,9 @@ def test_it_works_without_javascript_from_upload_to_correction(
     client, active_model, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes())})
+        response = client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes()), "share": "on"})
     upload = Upload.objects.get()
+    assert upload.shared
     assert response.status_code == 302 and response["Location"] == f"/upload/{upload.pk}/"
     page = client.get(response["Location"]).content.decode()
     assert "probability of corrosion" in page and "/media/heatmaps/" in page
@@ -36,12 +37,13 @@ def test_it_shows_a_clear_error_for_a_bad_file(client):
 
 
 def test_it_hides_the_correction_form_from_others(client, active_model):
-    client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes())})
+    client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes()), "share": "on"})
     upload = Upload.objects.get()
     from django.test import Client
 
     other = Client()
-    assert "Yes, corrosion" not in other.get(f"/upload/{upload.pk}/").content.decode()
+    page = other.get(f"/upload/{upload.pk}/").content.decode()
+    assert "Your photo" in page and "Yes, corrosion" not in page and "/delete/" not in page
     other.post(f"/upload/{upload.pk}/correction/", {"corrosion": "true"})
     assert not Vote.objects.exists()
 
