@@ -66,10 +66,11 @@ def test_it_catches_a_changed_copy_of_a_validation_photo_at_import(change, seed)
     assert Image.objects.get(pk=image.pk).excluded
 
 
-def test_it_lets_different_photos_in():
+def test_it_lets_different_photos_in(settings):
+    settings.UPLOAD_MODERATION = "off"  # shared, unmoderated: nothing but a near-duplicate could keep them out
     validation = {validation_image(seed).pk for seed in VALIDATION_SEEDS}
     for seed in OTHER_SEEDS:
-        upload = upload_create(data=jpeg(photo(seed), 90), uploader_key=uuid.uuid4())
+        upload = upload_create(data=jpeg(photo(seed), 90), uploader_key=uuid.uuid4(), shared=True)
         image = Image.objects.get(pk=upload.image_id)
         assert image.near_duplicate_of is None and not image.excluded, seed
     train = Image.objects.filter(split=Split.TRAIN)
@@ -80,10 +81,11 @@ def test_it_lets_different_photos_in():
             assert phash_distance(image.phash, other.phash) > MAX_DISTANCE + 2
 
 
-def test_it_never_trains_on_a_flagged_upload():
+def test_it_never_trains_on_a_flagged_upload(settings):
+    settings.UPLOAD_MODERATION = "off"
     validation_image(1)
-    leaked = upload_create(data=cropped_5_percent(photo(1)), uploader_key=uuid.uuid4()).image
-    kept = upload_create(data=jpeg(photo(100), 90), uploader_key=uuid.uuid4()).image
+    leaked = upload_create(data=cropped_5_percent(photo(1)), uploader_key=uuid.uuid4(), shared=True).image
+    kept = upload_create(data=jpeg(photo(100), 90), uploader_key=uuid.uuid4(), shared=True).image
     assert [image_id for image_id, _ in training_images_unlabelled()] == [kept.pk]
     for image in (leaked, kept):
         vote_set(voter_key=uuid.uuid4(), image_id=image.pk, corrosion=True)

@@ -50,7 +50,7 @@ def test_it_shares_a_token_upload_only_when_asked(share, shared):
 def test_it_answers_400_to_a_share_that_is_not_true_or_false(media_root):
     response = post_photo(script("alice"), share="perhaps")
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid" and "share" in response.json()["errors"]
+    assert response.json()["code"] == "invalid" and response.json()["detail"].startswith("share:")
     assert not Upload.objects.exists()
 
 
@@ -80,7 +80,8 @@ def test_it_lets_the_token_user_correct_their_upload_and_no_other_token_user():
     alice, bob = script("alice"), script("bob")
     upload_id = post_photo(alice).json()["id"]
     url = f"{URL}{upload_id}/correction/"
-    assert bob.post(url, {"corrosion": True}, format="json").status_code == 403
+    # Unshared: to bob the upload does not exist.
+    assert bob.post(url, {"corrosion": True}, format="json").status_code == 404
     response = alice.post(url, {"corrosion": False}, format="json")
     assert response.status_code == 200 and response.json()["corrected_label"] == "no_corrosion"
     assert Vote.objects.get().voter.key == token_voter_key(alice.user)

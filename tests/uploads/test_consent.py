@@ -189,9 +189,9 @@ def test_it_passes_the_forms_share_through_without_javascript(client):
 
 
 def test_it_offers_the_voters_last_answer(client):
-    assert client.get("/upload/").context["share_default"] is False
+    assert client.get("/upload/").context["share"] is False
     client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes()), "share": "on"})
-    assert client.get("/upload/").context["share_default"] is True
+    assert client.get("/upload/").context["share"] is True
 
 
 def test_it_shares_from_the_result_page_without_javascript(client):

@@ -108,11 +108,17 @@ def test_it_ticks_the_share_box_as_the_voter_answered_last_time(client, settings
     assert ("checked" in share_box(client.get("/upload/").content.decode())) is shares
 
 
-@pytest.mark.parametrize(("fields", "shared"), [({"share": "true"}, True), ({}, False), ({"share": "yes"}, False)])
+@pytest.mark.parametrize(("fields", "shared"), [({"share": "true"}, True), ({"share": "on"}, True), ({}, False)])
 def test_it_stores_the_share_answer_of_the_form(client, fields, shared):
     response = client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes()), **fields})
     assert response.status_code == 302
     assert Upload.objects.get().shared is shared
+
+
+def test_it_refuses_a_share_answer_that_is_not_yes_or_no(client):
+    response = client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes()), "share": "yes"})
+    assert response.status_code == 400 and "share: send true or false" in response.content.decode()
+    assert not Upload.objects.exists()
 
 
 def photos(*names: str, data: dict | None = None) -> list[SimpleUploadedFile]:
