@@ -67,6 +67,10 @@ class NearDuplicateFilter(admin.SimpleListFilter):
         return queryset
 
 
+# An unshared upload is its uploader's alone: staff see that it exists, not what it shows.
+UNSHARED = "private (not shared by its uploader)"
+
+
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
     list_display = [
@@ -135,6 +139,8 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="Photo")
     def photo(self, obj: Image):
+        if not obj.shared:
+            return UNSHARED
         return format_html(
             '<img src="{}" width="{}" height="{}" loading="lazy" alt="" '
             'style="max-height:80px;max-width:120px;width:auto;height:auto">',
@@ -145,6 +151,8 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="Photo")
     def preview(self, obj: Image):
+        if not obj.shared:
+            return UNSHARED
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" width="{}" height="{}" alt="" '
             'style="max-width:480px;height:auto"></a>',

@@ -77,3 +77,10 @@ def test_it_lets_staff_with_only_view_permission_look_but_not_label(client, staf
     assert client.get("/admin/quiz/image/").status_code == 200
     client.post("/admin/quiz/image/", {"action": "mark_corrosion", "_selected_action": [image.pk]})
     assert Image.objects.get(pk=image.pk).expert_label is None
+
+
+def test_it_does_not_show_staff_an_unshared_upload(admin_client):
+    image = make_image(label=None, shared=False)
+    for url in ("/admin/quiz/image/", f"/admin/quiz/image/{image.pk}/change/"):
+        page = admin_client.get(url).content.decode()
+        assert "private (not shared by its uploader)" in page and image.file.url not in page
