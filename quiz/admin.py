@@ -134,6 +134,14 @@ class ImageAdmin(admin.ModelAdmin):
     )
     actions = ["mark_corrosion", "mark_no_corrosion"]
     show_full_result_count = False
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not obj.shared:
+            # The file widgets link the files themselves.
+            return [field for field in fields if field not in ("file", "thumbnail")]
+        return fields
+
     list_per_page = 50
     inlines = [ReportInline]
 
