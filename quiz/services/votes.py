@@ -300,10 +300,13 @@ def votes_withdraw(*, image_id: int, voter_key: uuid.UUID | None = None) -> int:
 
     The image's counters and crowd label, the voters' vote counts and the daily tally forget them.
     """
-    image = Image.objects.select_for_update().get(pk=image_id)
     votes = Vote.objects.filter(image_id=image_id)
     if voter_key is not None:
         votes = votes.filter(voter__key=voter_key)
+    # Voters before the image, as the vote path locks them (its voter upsert, then the round's images):
+    # the other order could deadlock against a volunteer answering a round with this photo in it.
+    list(Voter.objects.filter(pk__in=votes.values("voter_id")).order_by("pk").select_for_update())
+    image = Image.objects.select_for_update().get(pk=image_id)
     votes = list(votes)
     if not votes:
         return 0

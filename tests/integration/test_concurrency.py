@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 from rest_framework.test import APIClient
 
-from factories import make_image
+from factories import VoterFactory, make_image
 from quiz.models import Image, Vote, Voter, VoteTally
 
 pytestmark = pytest.mark.integration
@@ -75,3 +75,43 @@ def test_it_accepts_a_double_submit_exactly_once(transactional_db, postgres):
     assert codes == [201, 409, 409, 409, 409, 409]
     assert Vote.objects.count() == 4
     assert Image.objects.aggregate(total=Sum("vote_count"))["total"] == 4
+
+
+def test_it_withdraws_votes_locking_the_voters_before_the_image(transactional_db, postgres):
+    """The vote path locks a voter, then the round's images; taking votes back must not lock the other way round."""
+    import psycopg
+    from django.db import transaction
+
+    from quiz.services.votes import vote_set, votes_withdraw
+
+    image = make_image(label=None)
+    voter = VoterFactory()
+    vote_set(voter_key=voter.key, image_id=image.pk, corrosion=True)
+    params = connection.get_connection_params()
+    dsn = {key: params[key] for key in ("dbname", "user", "host", "port", "password") if key in params}
+
+    def withdraw():
+        try:
+            with transaction.atomic():
+                votes_withdraw(image_id=image.pk)
+        finally:
+            connection.close()
+
+    holder = psycopg.connect(**dsn)
+    worker = threading.Thread(target=withdraw)
+    try:
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1 FROM quiz_voter WHERE id = %s FOR UPDATE", [voter.pk])  # a volunteer mid-round
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive(), "votes_withdraw did not wait for the voter's lock"
+        # While it waits for the voter, the image is still free for the volunteer's round to lock.
+        with psycopg.connect(**dsn) as probe:
+            probe.execute("SET lock_timeout = '200ms'")
+            probe.execute("SELECT 1 FROM quiz_image WHERE id = %s FOR UPDATE", [image.pk])
+    finally:
+        holder.rollback()
+        holder.close()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert Image.objects.get(pk=image.pk).vote_count == 0 and Voter.objects.get(pk=voter.pk).votes_cast == 0
