@@ -41,6 +41,10 @@ def test_it_trains_registers_and_activates_a_first_version_that_classifies(label
     assert sum(map(sum, version.confusion)) == 6
     assert version.val_accuracy == pytest.approx(np.trace(version.confusion) / 6)
     assert version.hyperparameters["lr"] > 0 and version.device == "cpu"
+    # One image per class held out of the 12 to choose the epoch and fit the temperature.
+    assert version.n_selection_images == 2 and version.selection_accuracy in (0.0, 0.5, 1.0)
+    assert version.temperature > 0 and version.balanced_accuracy is not None
+    assert 0 <= version.ece <= 1 and 0 <= version.ece_calibrated <= 1
     assert default_storage.exists(version.onnx.name) and default_storage.exists(version.checkpoint.name)
 
     predictions = classifier_for(version).classify([make_demo_image(Label.CORROSION, seed=5)])
