@@ -492,7 +492,8 @@ def _train(cached: CachedSplits, run: RunSetup) -> TrainResult:
                 validated, cached.val_images, cached.val_labels, config=config, device=device, normalise=state.normalise
             )
             if isinstance(state.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                state.scheduler.step(select["loss"])
+                # Without a slice the selection loss is a constant; the training loss is the next-best signal.
+                state.scheduler.step(select["loss"] if len(cached.select_labels) else metrics["train_loss"])
             if best is None or (select["acc"], -select["loss"]) >= (best["acc"], -best["loss"]):
                 # >=: with no selection slice every epoch ties, and the last one is kept.
                 best = {"epoch": epoch, **select}
