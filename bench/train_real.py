@@ -47,15 +47,19 @@ def main(args: argparse.Namespace) -> None:
     result = trainer.train(train_items, val_items, config, on_epoch=show)
     model = trainer.model_from_result(result)
     onnx_path = args.onnx or os.path.join(tempfile.mkdtemp(), "corrosion_net.onnx")
-    export.export_onnx(model, onnx_path, config.input_size)
+    export.export_onnx(model, onnx_path, config.input_size, temperature=result.temperature)
     val_batch = preprocessing.to_model_batch(
         (preprocessing.load_rgb(src) for src, _ in val_items[:8]), config.input_size
     )
-    parity = export.check_onnx_parity(model, onnx_path, val_batch)
+    parity = export.check_onnx_parity(model, onnx_path, val_batch, temperature=result.temperature)
 
     print(f"config            {json.dumps(result.config)}")
-    print(f"train / val       {result.n_train} / {result.n_val} images")
+    print(f"train / val       {result.n_train} / {result.n_val} images ({result.n_selection} held out to select)")
     print(f"val accuracy      {result.val_accuracy:.4f}  (best epoch {result.best_epoch} / {result.epochs})")
+    print(f"balanced accuracy {result.balanced_accuracy:.4f}")
+    selection = "none" if result.selection_accuracy is None else f"{result.selection_accuracy:.4f}"
+    print(f"selection acc.    {selection}  (chose the epoch)")
+    print(f"val ECE           {result.ece:.4f} raw, {result.ece_calibrated:.4f} at T {result.temperature:.3f}")
     for name in data.CLASS_NAMES:
         print(f"  {name:<14}  precision {result.precision[name]:.3f}  recall {result.recall[name]:.3f}")
     print(f"confusion         {result.confusion}  (rows true, cols predicted: {', '.join(data.CLASS_NAMES)})")

@@ -27,12 +27,13 @@ def history_table(history: list[dict]):
         return "—"
     rows = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
                 h.get("epoch"),
                 f"{h.get('train_loss', 0.0):.4f}",
                 f"{h.get('train_acc', 0.0):.1%}",
+                f"{h['select_acc']:.1%}" if "select_acc" in h else "—",
                 f"{h.get('val_loss', 0.0):.4f}",
                 f"{h.get('val_acc', 0.0):.1%}",
             )
@@ -40,7 +41,8 @@ def history_table(history: list[dict]):
         ),
     )
     return format_html(
-        "<table><tr><th>epoch</th><th>train loss</th><th>train acc.</th><th>val loss</th><th>val acc.</th></tr>"
+        "<table><tr><th>epoch</th><th>train loss</th><th>train acc.</th><th>selection acc. (chooses)</th>"
+        "<th>val loss</th><th>val acc.</th></tr>"
         "{}</table>",
         rows,
     )
@@ -75,6 +77,8 @@ class ModelVersionAdmin(TrainingActionsMixin, admin.ModelAdmin):
         "version",
         "status",
         "accuracy",
+        "balanced",
+        "calibration_error",
         "n_train_images",
         "n_pseudo_labels",
         "n_votes",
@@ -110,6 +114,16 @@ class ModelVersionAdmin(TrainingActionsMixin, admin.ModelAdmin):
     @admin.display(description="Val. accuracy", ordering="val_accuracy")
     def accuracy(self, obj):
         return f"{obj.val_accuracy:.2%}"
+
+    @admin.display(description="Balanced acc.", ordering="balanced_accuracy")
+    def balanced(self, obj):
+        return "—" if obj.balanced_accuracy is None else f"{obj.balanced_accuracy:.2%}"
+
+    @admin.display(description="ECE raw → calibrated")
+    def calibration_error(self, obj):
+        if obj.ece is None or obj.ece_calibrated is None:
+            return "—"
+        return f"{obj.ece:.1%} → {obj.ece_calibrated:.1%} (T {obj.temperature:.2f})"
 
     @admin.display(description="Minutes")
     def training_minutes(self, obj):

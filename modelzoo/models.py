@@ -85,6 +85,22 @@ class ModelVersion(models.Model):
     best_epoch = models.PositiveIntegerField()
     epochs = models.PositiveIntegerField()
     val_accuracy = models.FloatField(help_text="accuracy on the expert-labelled validation set")
+    # Null on versions trained before these were measured (migration 0006).
+    balanced_accuracy = models.FloatField(null=True, blank=True, help_text="mean per-class recall on validation")
+    ece = models.FloatField(
+        null=True, blank=True, help_text="expected calibration error on validation (15 bins), before calibration"
+    )
+    ece_calibrated = models.FloatField(
+        null=True, blank=True, help_text="expected calibration error on validation after temperature scaling"
+    )
+    # The exported model divides its logits by it, so the probability users see is the calibrated one.
+    temperature = models.FloatField(default=1.0, help_text="fitted on the selection slice of the training images")
+    selection_accuracy = models.FloatField(
+        null=True, blank=True, help_text="accuracy of the chosen epoch on the held-out selection slice"
+    )
+    n_selection_images = models.PositiveIntegerField(
+        default=0, help_text="training images held out to choose the epoch and fit the temperature"
+    )
     precision = models.JSONField(default=dict)
     recall = models.JSONField(default=dict)
     confusion = models.JSONField(default=list, help_text="rows: true class, columns: predicted (no, yes)")

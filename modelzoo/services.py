@@ -169,9 +169,9 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = Path(tmp) / "model.onnx"
         checkpoint_path = Path(tmp) / "model.pt"
-        export_onnx(model, onnx_path, input_size=config.input_size)
-        _check_export(model, onnx_path, config.input_size, check_onnx_parity)
-        save_checkpoint(checkpoint_path, model, config=config, epoch=result.best_epoch)
+        export_onnx(model, onnx_path, input_size=config.input_size, temperature=result.temperature)
+        _check_export(model, onnx_path, config.input_size, result.temperature, check_onnx_parity)
+        save_checkpoint(checkpoint_path, model, config=config, epoch=result.best_epoch, temperature=result.temperature)
         version = model_version_register(
             run=run,
             result=result.summary(),
@@ -221,11 +221,11 @@ def _training_config(overrides: dict, *, progress: bool):
     return TrainConfig.from_dict({"device": settings.TRAINING_DEVICE, **overrides, "progress": progress})
 
 
-def _check_export(model, onnx_path: Path, input_size: int, check_onnx_parity) -> None:
+def _check_export(model, onnx_path: Path, input_size: int, temperature: float, check_onnx_parity) -> None:
     import numpy as np
 
     sample = np.random.default_rng(0).standard_normal((2, 3, input_size, input_size)).astype("float32")
-    difference = check_onnx_parity(model, onnx_path, sample)
+    difference = check_onnx_parity(model, onnx_path, sample, temperature=temperature)
     if difference > 1e-3:
         raise RuntimeError(f"ONNX export differs from PyTorch by {difference:.2e}")
 
@@ -275,6 +275,13 @@ def model_version_register(
             best_epoch=result["best_epoch"],
             epochs=result["epochs"],
             val_accuracy=result["val_accuracy"],
+            # Optional: a result from before honest selection and calibration has none of these.
+            balanced_accuracy=result.get("balanced_accuracy"),
+            ece=result.get("ece"),
+            ece_calibrated=result.get("ece_calibrated"),
+            temperature=result.get("temperature", 1.0),
+            selection_accuracy=result.get("selection_accuracy"),
+            n_selection_images=result.get("n_selection", 0),
             precision=result["precision"],
             recall=result["recall"],
             confusion=result["confusion"],

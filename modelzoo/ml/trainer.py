@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from modelzoo.ml import preprocessing
+from modelzoo.ml import calibration, preprocessing
 from modelzoo.ml.data import (
     CLASS_NAMES,
     CORROSION_LABEL,
@@ -68,6 +68,9 @@ class TrainConfig:
     decode_workers: int = 0  # 0 = one thread per core; Pillow releases the GIL while decoding
     eval_batch_size: int = 128
     progress: bool = True
+    # Share of each class of the training images held out to choose the best epoch and fit the temperature
+    # (see selection_split); 0 = no slice: the last epoch is kept, uncalibrated (temperature 1).
+    selection_fraction: float = 0.15
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -85,10 +88,16 @@ class TrainResult:
     precision: dict[str, float]
     recall: dict[str, float]
     confusion: list[list[int]]  # rows: true class, columns: predicted, order CLASS_NAMES
+    balanced_accuracy: float  # mean per-class recall on the validation set
+    ece: float  # expected calibration error on the validation set, raw softmax (calibration.ece)
+    ece_calibrated: float  # ... after dividing the logits by `temperature`
+    temperature: float  # fitted on the selection slice; 1.0 when there is none
+    selection_accuracy: float | None  # the chosen epoch's accuracy on the selection slice; None without one
+    n_selection: int  # training images held out as the selection slice
     device: str
     wall_seconds: float
     cache_seconds: float
-    n_train: int
+    n_train: int  # training images given, the n_selection held out of them included
     n_val: int
     config: dict[str, Any]
     state_dict: dict[str, torch.Tensor] = field(repr=False)
@@ -306,14 +315,22 @@ def evaluate(
     normalise: Normaliser,
 ) -> dict[str, Any]:
     """Validation transform (centre crop) only; plain cross-entropy so losses compare across configs."""
-    total_loss = 0.0
-    predictions = []
-    for start, logits in _logits_in_batches(model, images, config=config, device=device, normalise=normalise):
-        target = labels[start : start + config.eval_batch_size].to(device)
-        total_loss += F.cross_entropy(logits.float(), target, reduction="sum").item()
-        predictions.append(logits.argmax(1).cpu())
-    predicted = torch.cat(predictions) if predictions else torch.zeros(0, dtype=torch.int64)
-    return {"val_loss": total_loss / max(len(labels), 1), **classification_metrics(labels, predicted)}
+    return logit_metrics(all_logits(model, images, config=config, device=device, normalise=normalise), labels)
+
+
+def logit_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
+    total_loss = F.cross_entropy(logits, labels, reduction="sum").item() if len(labels) else 0.0
+    return {"val_loss": total_loss / max(len(labels), 1), **classification_metrics(labels, logits.argmax(1))}
+
+
+@torch.inference_mode()
+def all_logits(model: nn.Module, images: torch.Tensor, *, config: TrainConfig, device: torch.device, normalise):
+    """(N, 2) float32 logits on the CPU for cached images, through the validation transform."""
+    batches = [
+        logits.float().cpu()
+        for _, logits in _logits_in_batches(model, images, config=config, device=device, normalise=normalise)
+    ]
+    return torch.cat(batches) if batches else torch.zeros(0, len(CLASS_NAMES))
 
 
 def _logits_in_batches(model, images: torch.Tensor, *, config: TrainConfig, device: torch.device, normalise):
@@ -363,7 +380,10 @@ def train(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     checkpoint_path: str | os.PathLike | None = None,
 ) -> TrainResult:
-    """Train from scratch and return the weights of the best validation epoch with its metrics.
+    """Train from scratch and return the weights of the best epoch with their validation metrics.
+
+    The best epoch and the temperature are chosen on ``config.selection_fraction`` of the training
+    images, held out (``calibration.selection_split``); the validation set is only reported.
 
     ``on_epoch`` receives each epoch's metrics (JSON-serialisable dict) as soon as
     that epoch is validated; ``checkpoint_path``, if given, is overwritten with
@@ -393,12 +413,14 @@ def _torch_threads(config: TrainConfig):
 
 @dataclass(frozen=True)
 class CachedSplits:
-    """The decoded training and validation images (uint8 base squares) with their labels."""
+    """The decoded training, selection and validation images (uint8 base squares) with their labels."""
 
     train_images: torch.Tensor
     train_labels: torch.Tensor
     val_images: torch.Tensor
     val_labels: torch.Tensor
+    select_images: torch.Tensor
+    select_labels: torch.Tensor
 
 
 @dataclass(frozen=True)
@@ -414,12 +436,14 @@ class RunSetup:
 
 
 def _cache_splits(train_items, val_items, config: TrainConfig, device: torch.device) -> CachedSplits:
-    train_images, train_labels = build_cache(train_items, config.input_size, config.decode_workers)
+    images, labels = build_cache(train_items, config.input_size, config.decode_workers)
+    kept, held_out = calibration.selection_split(labels, config.selection_fraction, config.seed)
     val_images, val_labels = build_cache(val_items, config.input_size, config.decode_workers)
+    train_images, select_images = images[kept], images[held_out]
     if device.type == "cuda":
         # The whole cache fits on any GPU; it saves a host-to-device copy per step.
-        train_images, val_images = train_images.to(device), val_images.to(device)
-    return CachedSplits(train_images, train_labels, val_images, val_labels)
+        train_images, val_images, select_images = (t.to(device) for t in (train_images, val_images, select_images))
+    return CachedSplits(train_images, labels[kept], val_images, val_labels, select_images, labels[held_out])
 
 
 def _run_state(cached: CachedSplits, config: TrainConfig, device: torch.device) -> RunState:
@@ -462,18 +486,24 @@ def _train(cached: CachedSplits, run: RunSetup) -> TrainResult:
                 state.keep = select_kept(state.sample_loss, cached.train_labels, config.drop_noisy)
             metrics = train_one_epoch(state, config, device, bar)
             lr = state.optimizer.param_groups[0]["lr"]  # where the schedule stands at the end of the epoch
+            select = _selection_metrics(validated, cached, config, device, state.normalise)
+            # Reported per epoch for the curves; nothing below reads it to choose.
             val = evaluate(
                 validated, cached.val_images, cached.val_labels, config=config, device=device, normalise=state.normalise
             )
             if isinstance(state.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                state.scheduler.step(val["val_loss"])
-            if best is None or (val["val_acc"], -val["val_loss"]) > (best["val_acc"], -best["val_loss"]):
-                best = {"epoch": epoch, **val}
+                # Without a slice the selection loss is a constant; the training loss is the next-best signal.
+                state.scheduler.step(select["loss"] if len(cached.select_labels) else metrics["train_loss"])
+            if best is None or (select["acc"], -select["loss"]) >= (best["acc"], -best["loss"]):
+                # >=: with no selection slice every epoch ties, and the last one is kept.
+                best = {"epoch": epoch, **select}
                 best_state = _cpu_copy(validated.state_dict())
             row = {
                 "epoch": epoch,
                 "epochs": config.epochs,
                 **metrics,
+                "select_loss": select["loss"],
+                "select_acc": select["acc"],
                 "val_loss": val["val_loss"],
                 "val_acc": val["val_acc"],
                 "lr": lr,
@@ -485,6 +515,16 @@ def _train(cached: CachedSplits, run: RunSetup) -> TrainResult:
             bar.set_postfix(epoch=epoch, loss=f"{row['train_loss']:.3f}", val_acc=f"{row['val_acc']:.3f}")
             _epoch_done(run, state, row)
     return _result(run, cached, history, best, best_state)
+
+
+def _selection_metrics(model, cached: CachedSplits, config: TrainConfig, device, normalise):
+    """The epoch's score on the selection slice; without a slice, a constant (so the last epoch wins)."""
+    if not len(cached.select_labels):
+        return {"acc": 0.0, "loss": 0.0}
+    scored = evaluate(
+        model, cached.select_images, cached.select_labels, config=config, device=device, normalise=normalise
+    )
+    return {"acc": scored["val_acc"], "loss": scored["val_loss"]}
 
 
 def _epoch_done(run: RunSetup, state: RunState, row: dict[str, Any]) -> None:
@@ -502,31 +542,67 @@ def _epoch_done(run: RunSetup, state: RunState, row: dict[str, Any]) -> None:
 
 
 def _result(run: RunSetup, cached: CachedSplits, history, best: dict[str, Any], best_state) -> TrainResult:
+    chosen = _chosen_model(run, best_state)
+    scored = _score_chosen(chosen, cached, run)
+    val = logit_metrics(scored["val_logits"], cached.val_labels)
+    temperature = scored["temperature"]
     return TrainResult(
         history=history,
         best_epoch=best["epoch"],
         epochs=run.config.epochs,
-        val_accuracy=best["val_acc"],
-        val_loss=best["val_loss"],
-        precision=best["precision"],
-        recall=best["recall"],
-        confusion=best["confusion"],
+        val_accuracy=val["val_acc"],
+        val_loss=val["val_loss"],
+        precision=val["precision"],
+        recall=val["recall"],
+        confusion=val["confusion"],
+        balanced_accuracy=calibration.balanced_accuracy(val["confusion"]),
+        ece=calibration.expected_calibration_error(scored["val_logits"].softmax(1), cached.val_labels),
+        ece_calibrated=calibration.expected_calibration_error(
+            (scored["val_logits"] / temperature).softmax(1), cached.val_labels
+        ),
+        temperature=temperature,
+        selection_accuracy=best["acc"] if len(cached.select_labels) else None,
+        n_selection=len(cached.select_labels),
         device=str(run.device),
         wall_seconds=time.perf_counter() - run.started,
         cache_seconds=run.cache_seconds,
-        n_train=len(cached.train_labels),
+        n_train=len(cached.train_labels) + len(cached.select_labels),
         n_val=len(cached.val_labels),
         config=asdict(run.config),
         state_dict=best_state,
     )
 
 
+def _chosen_model(run: RunSetup, best_state) -> nn.Module:
+    model = build_model(run.config).to(run.device)
+    if run.config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    model.load_state_dict(best_state)
+    return model.eval()
+
+
+def _score_chosen(model: nn.Module, cached: CachedSplits, run: RunSetup) -> dict[str, Any]:
+    """The chosen weights' validation logits and the temperature fitted on the selection slice's."""
+    normalise = Normaliser(run.device)
+    select_logits = all_logits(model, cached.select_images, config=run.config, device=run.device, normalise=normalise)
+    val_logits = all_logits(model, cached.val_images, config=run.config, device=run.device, normalise=normalise)
+    return {"val_logits": val_logits, "temperature": calibration.fit_temperature(select_logits, cached.select_labels)}
+
+
 def save_checkpoint(
-    path, model: nn.Module, *, optimizer=None, scheduler=None, epoch: int = 0, config: TrainConfig | None = None
+    path,
+    model: nn.Module,
+    *,
+    optimizer=None,
+    scheduler=None,
+    epoch: int = 0,
+    config: TrainConfig | None = None,
+    temperature: float = 1.0,
 ) -> None:
     torch.save(
         {
             "model": _cpu_copy(model.state_dict()),
+            "temperature": temperature,  # divides the logits before the softmax (calibration.py)
             "optimizer": optimizer.state_dict() if optimizer is not None else None,
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "epoch": epoch,
@@ -555,8 +631,13 @@ def model_from_result(result: TrainResult) -> CorrosionNet:
     return model.eval()
 
 
-def predict_probabilities(model: nn.Module, items: Sequence[Item], config: TrainConfig) -> torch.Tensor:
-    """P(corrosion) per item through the validation transform, the view serving has of a photo."""
+def predict_probabilities(
+    model: nn.Module, items: Sequence[Item], config: TrainConfig, *, temperature: float = 1.0
+) -> torch.Tensor:
+    """P(corrosion) per item through the validation transform, the view serving has of a photo.
+
+    With the run's ``temperature`` it is the calibrated probability the exported model gives.
+    """
     if not items:
         return torch.zeros(0)
     device = resolve_device(config.device)
@@ -565,4 +646,6 @@ def predict_probabilities(model: nn.Module, items: Sequence[Item], config: Train
         batches = _logits_in_batches(
             model.to(device), images, config=config, device=device, normalise=Normaliser(device)
         )
-        return torch.cat([torch.softmax(logits.float(), dim=1)[:, CORROSION_LABEL].cpu() for _, logits in batches])
+        return torch.cat(
+            [torch.softmax(logits.float() / temperature, dim=1)[:, CORROSION_LABEL].cpu() for _, logits in batches]
+        )

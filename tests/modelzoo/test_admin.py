@@ -14,6 +14,23 @@ def test_it_shows_versions_with_accuracy_and_confusion_matrix(admin_client):
     assert "true \\ predicted" in detail and "val acc." in detail
 
 
+def test_it_shows_balanced_accuracy_and_calibration_error_before_and_after(admin_client):
+    version = make_model_version(version=1, val_accuracy=0.875)
+    ModelVersion.objects.filter(pk=version.pk).update(
+        balanced_accuracy=0.8, ece=0.087, ece_calibrated=0.038, temperature=0.713
+    )
+    listing = admin_client.get("/admin/modelzoo/modelversion/").content.decode()
+    assert "80.00%" in listing and "8.7% → 3.8% (T 0.71)" in listing
+    detail = admin_client.get(f"/admin/modelzoo/modelversion/{version.pk}/change/").content.decode()
+    assert "0.713" in detail and "selection acc." in detail
+
+
+def test_it_shows_a_dash_for_versions_trained_before_calibration(admin_client):
+    make_model_version(version=1, val_accuracy=0.875)
+    listing = admin_client.get("/admin/modelzoo/modelversion/").content.decode()
+    assert "ECE raw → calibrated" in listing and "(T " not in listing
+
+
 def test_it_links_the_model_file_to_its_download_api_not_to_media(admin_client):
     version = make_model_version(version=1, val_accuracy=0.875)
     detail = admin_client.get(f"/admin/modelzoo/modelversion/{version.pk}/change/").content.decode()

@@ -35,6 +35,8 @@ def test_it_lists_versions_with_metrics_to_researchers_and_staff_only(cast, who,
         (version,) = response.json()["results"]
         assert version["version"] == 1 and version["val_accuracy"] == 0.81
         assert version["confusion"] == [[2, 0], [0, 2]]
+        # Measured since migration 0006; a result without them leaves them empty, at temperature 1.
+        assert version["ece"] is None and version["temperature"] == 1.0 and version["n_selection_images"] == 0
         assert len(version["onnx_sha256"]) == 64
 
 

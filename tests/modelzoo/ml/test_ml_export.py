@@ -80,3 +80,20 @@ def test_it_detects_a_model_that_differs(model, onnx_path):
     other = CorrosionNet(width=4).eval()
 
     assert export.check_onnx_parity(other, onnx_path, _inputs(2)) > 1e-3
+
+
+def test_it_divides_the_logits_by_the_temperature_and_leaves_the_cam_alone(model, onnx_path, tmp_path):
+    calibrated_path = export.export_onnx(model, tmp_path / "calibrated.onnx", input_size=SIZE, temperature=2.5)
+    inputs = _inputs(3)
+
+    assert export.check_onnx_parity(model, calibrated_path, inputs, temperature=2.5) < 1e-4
+    assert export.check_onnx_parity(model, calibrated_path, inputs) > 1e-3  # the uncalibrated logits differ
+    plain = ort.InferenceSession(str(onnx_path)).run(None, {"image": inputs})
+    calibrated = ort.InferenceSession(str(calibrated_path)).run(None, {"image": inputs})
+    np.testing.assert_allclose(calibrated[0], plain[0] / 2.5, atol=1e-5)
+    np.testing.assert_allclose(calibrated[2], plain[2], atol=1e-5)
+
+
+def test_it_refuses_a_temperature_that_is_not_positive(model, tmp_path):
+    with pytest.raises(ValueError):
+        export.export_onnx(model, tmp_path / "m.onnx", input_size=SIZE, temperature=0.0)

@@ -90,6 +90,20 @@ def test_it_agrees_with_pytorch_probabilities(tmp_path):
     assert prediction.probability == pytest.approx(expected, abs=1e-5)
 
 
+def test_it_serves_the_calibrated_probability_training_computes(tmp_path):
+    model = trainer.build_model(trainer.TrainConfig(width=4, seed=2)).eval()
+    path = export.export_onnx(model, tmp_path / "m.onnx", input_size=SIZE, temperature=0.4)
+    images = [_jpeg("corrosion", 3), _jpeg("no_corrosion", 4)]
+
+    served = [p.probability for p in serving.OnnxClassifier(path).classify(images)]
+
+    config = trainer.TrainConfig(width=4, input_size=SIZE, progress=False)
+    calibrated = trainer.predict_probabilities(model, [(image, 0) for image in images], config, temperature=0.4)
+    raw = trainer.predict_probabilities(model, [(image, 0) for image in images], config)
+    assert served == pytest.approx(calibrated.tolist(), abs=1e-5)
+    assert served != pytest.approx(raw.tolist(), abs=1e-3)
+
+
 def test_it_creates_the_session_once_per_model_version(trained_onnx, tmp_path, monkeypatch):
     built = []
     real = serving.OnnxClassifier
