@@ -18,6 +18,8 @@ from torch.nn import functional as F
 ECE_BINS = 15
 # Golden-section search bounds on log T: T in [0.05, 20] covers any net trained with a sane loss.
 _LOG_T_RANGE = (math.log(0.05), math.log(20.0))
+# Fewer held-out photos than this and the temperature stays 1 (trainer._score_chosen).
+MIN_CALIBRATION_IMAGES = 50
 _SEARCH_STEPS = 80
 
 

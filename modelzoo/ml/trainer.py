@@ -586,6 +586,10 @@ def _score_chosen(model: nn.Module, cached: CachedSplits, run: RunSetup) -> dict
     normalise = Normaliser(run.device)
     select_logits = all_logits(model, cached.select_images, config=run.config, device=run.device, normalise=normalise)
     val_logits = all_logits(model, cached.val_images, config=run.config, device=run.device, normalise=normalise)
+    if len(cached.select_labels) < calibration.MIN_CALIBRATION_IMAGES:
+        # Too few to fit: a slice the model happens to get all right drives T to its bound, and every
+        # verdict of the new version would read as certain.
+        return {"val_logits": val_logits, "temperature": 1.0}
     return {"val_logits": val_logits, "temperature": calibration.fit_temperature(select_logits, cached.select_labels)}
 
 

@@ -100,3 +100,13 @@ def test_it_lowers_the_calibration_error_of_overconfident_logits():
 def test_it_averages_recall_over_the_classes_for_balanced_accuracy():
     assert calibration.balanced_accuracy([[90, 10], [5, 5]]) == pytest.approx((0.9 + 0.5) / 2)
     assert calibration.balanced_accuracy([[3, 1], [0, 0]]) == pytest.approx(0.75)
+
+
+def test_it_fits_no_temperature_on_a_slice_too_small_to_trust(monkeypatch):
+    small = trainer.train(TRAIN, VAL, small_config(epochs=2))
+    assert small.n_selection < calibration.MIN_CALIBRATION_IMAGES and small.temperature == 1.0
+    assert small.ece_calibrated == small.ece
+
+    monkeypatch.setattr(calibration, "MIN_CALIBRATION_IMAGES", small.n_selection)
+    fitted = trainer.train(TRAIN, VAL, small_config(epochs=2))
+    assert fitted.temperature != 1.0
