@@ -1,3 +1,4 @@
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -79,16 +80,8 @@ def test_it_shows_a_shared_video_to_anyone_with_its_id(
 
 
 def test_it_reports_no_model_when_none_is_trained(uploader, clip):
-    detail = uploaded(uploader, clip(seconds=2), lambda **kw: _nothing())
+    detail = uploaded(uploader, clip(seconds=2), lambda **kw: nullcontext())
     assert (detail["status"], detail["frames"], detail["segments"]) == ("no_model", [], [])
-
-
-class _nothing:
-    def __enter__(self):
-        return []
-
-    def __exit__(self, *exc):
-        return False
 
 
 @pytest.mark.parametrize(
