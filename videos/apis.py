@@ -6,20 +6,29 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from corrosiondetector.openapi import RETRY_AFTER, error_responses
+from corrosiondetector.openapi import RETRY_AFTER, ErrorOutput, error_responses
 from uploads.apis import WRONG_TOKEN, PublicUploadApi
 from uploads.identity import caller_key, uploader_key
 from uploads.serializers import SHARE_VALUES, share_from
 from uploads.throttles import UploadThrottle
 from videos.errors import VideoError, VideoTooLarge
 from videos.selectors import video_visible
-from videos.serializers import VideoOutput
+from videos.serializers import VideoCreated, VideoOutput
 from videos.services import video_create, video_delete
+
+# An id that is not a UUID never reaches these views: Django's URL resolver answers with its HTML 404 page.
+NOT_FOUND = {
+    (404, "application/json"): OpenApiResponse(
+        ErrorOutput, description="No video with this id that the caller may see (JSON), or an id that is not a UUID."
+    ),
+    (404, "text/html"): OpenApiTypes.STR,
+}
 
 # Multipart framing around the file: a request this much larger than the cap cannot hold an allowed file.
 _MULTIPART_SLACK = 64 * 1024
@@ -54,7 +63,7 @@ class VideoCreateApi(PublicUploadApi):
         request={"multipart/form-data": VideoInput},
         parameters=[RETRY_AFTER],
         responses={
-            202: VideoOutput,
+            202: VideoCreated,
             **error_responses(
                 400,
                 413,
@@ -80,14 +89,20 @@ class VideoCreateApi(PublicUploadApi):
 
 
 class VideoDetailApi(PublicUploadApi):
-    @extend_schema(summary="A video's progress and corrosion timeline (an unshared one: uploader only)")
+    @extend_schema(
+        summary="A video's progress and corrosion timeline (an unshared one: uploader only)",
+        responses={200: VideoOutput, **WRONG_TOKEN, **NOT_FOUND},
+    )
     def get(self, request, video_id):
         video = video_visible(video_id=video_id, viewer_key=caller_key(request))
         if video is None:
             raise Http404("No such video.")
         return Response(VideoOutput(video, context={"request": request}).data)
 
-    @extend_schema(summary="Delete a video with its key frames (uploader only)", responses={204: None})
+    @extend_schema(
+        summary="Delete a video with its key frames (uploader only)",
+        responses={204: None, **WRONG_TOKEN, **NOT_FOUND},
+    )
     def delete(self, request, video_id):
         video_delete(video_id=video_id, uploader_key=caller_key(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

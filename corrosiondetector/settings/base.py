@@ -229,7 +229,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/",
     "COMPONENT_SPLIT_REQUEST": True,
     # Uploads carry the same label choices twice (verdict and correction): one enum, one name.
-    "ENUM_NAME_OVERRIDES": {"LabelEnum": "quiz.models.Label"},
+    # Uploads and videos share one set of job states: one enum for both.
+    "ENUM_NAME_OVERRIDES": {"LabelEnum": "quiz.models.Label", "StatusEnum": "uploads.models.Upload.Status"},
 }
 
 # --- Quiz ----------------------------------------------------------------------------------------------

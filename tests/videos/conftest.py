@@ -1,4 +1,3 @@
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -6,8 +5,6 @@ import pytest
 from PIL import Image
 
 from modelzoo.ml.serving import CORROSION, NO_CORROSION, Prediction
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 class RustStub:
@@ -43,7 +40,7 @@ def rust_classifier(monkeypatch):
 
 @pytest.fixture
 def clip(tmp_path):
-    from clips import make_clip
+    from video_clips import make_clip
 
     def make(seconds: int = 8, corroded: set[int] = frozenset({2, 3, 4}), **options) -> Path:
         return make_clip(
