@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import uuid
 from contextlib import contextmanager
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files import File
@@ -181,13 +182,35 @@ def video_fail(*, video_id: uuid.UUID, reason: str) -> None:
 
 @transaction.atomic
 def video_delete(*, video_id: uuid.UUID, uploader_key: uuid.UUID | None) -> None:
-    """The uploader takes their clip back, with its key frames; files go once this commits."""
+    """The uploader takes their clip back, with its key frames. Anyone else finds no such video."""
     video = Video.objects.select_for_update().filter(pk=video_id).first()
     if video is None or uploader_key is None or video.uploader_key != uploader_key:
         raise VideoNotFound("No such video.")
+    video_remove(video_id=video.pk)
+
+
+@transaction.atomic
+def video_remove(*, video_id: uuid.UUID) -> bool:
+    """Delete a video (the uploader, retention); its files go once this commits, so a rollback keeps them."""
+    video = Video.objects.select_for_update().filter(pk=video_id).first()
+    if video is None:
+        return False
     names = video.file_names()
     video.delete()
     _files_remove_on_commit(names)
+    return True
+
+
+def videos_delete_expired(*, now=None, limit: int = 100) -> int:
+    """Delete unshared videos older than UPLOAD_RETENTION_DAYS (the uploads' rule), oldest first."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.UPLOAD_RETENTION_DAYS)
+    expired = list(
+        Video.objects.filter(shared=False, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    # One transaction each: a failure stops at one video, and the next run resumes.
+    return sum(video_remove(video_id=video_id) for video_id in expired)
 
 
 def _files_remove_on_commit(names: list[str]) -> None:

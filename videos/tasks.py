@@ -26,3 +26,8 @@ def analyse_video(self, video_id: str) -> None:
             services.video_fail(video_id=video_id, reason=f"{exc.__class__.__name__}: {exc}")
             return
         raise self.retry(exc=exc, countdown=min(30, 2**self.request.retries)) from exc
+
+
+@shared_task(name="videos.tasks.delete_expired_videos")
+def delete_expired_videos() -> int:
+    return services.videos_delete_expired()

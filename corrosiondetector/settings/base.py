@@ -192,6 +192,7 @@ CELERY_TASK_ROUTES = {
     "quiz.tasks.images_score_unlabelled": {"queue": "inference"},
     "uploads.tasks.*": {"queue": "inference"},
     "modelzoo.tasks.*": {"queue": "training"},
+    "videos.tasks.delete_expired_videos": {"queue": "default"},
     "videos.tasks.*": {"queue": "video"},
 }
 # With acks_late, a message taken by a worker that dies is handed out again only after this

@@ -57,3 +57,31 @@ def test_it_restarts_a_video_cleanly_when_run_again_after_a_killed_worker(
 def test_it_marks_a_video_no_model_when_none_is_active(clip):
     video = stored_video(clip(seconds=2).read_bytes())
     assert services.video_analyse(video_id=video.pk).status == Video.Status.NO_MODEL
+
+
+def test_it_deletes_unshared_videos_past_the_retention_with_their_files(
+    clip, settings, media_root, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = stored_video(clip(seconds=2).read_bytes(), created_at=timezone.now() - timedelta(days=31))
+    shared_old = stored_video(clip(seconds=2).read_bytes(), shared=True, created_at=old.created_at)
+    recent = stored_video(clip(seconds=2).read_bytes())
+    settings.UPLOAD_RETENTION_DAYS = 30
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.videos_delete_expired() == 1
+    assert set(Video.objects.values_list("pk", flat=True)) == {shared_old.pk, recent.pk}
+    assert not private_storage.exists(old.file.name) and private_storage.exists(recent.file.name)
+
+
+def test_it_schedules_the_retention_on_the_default_queue():
+    from django_celery_beat.models import PeriodicTask
+
+    from corrosiondetector.celery import app
+    from videos.apps import RETENTION_SCHEDULE_NAME
+
+    task = PeriodicTask.objects.get(name=RETENTION_SCHEDULE_NAME)
+    assert (task.task, task.queue) == ("videos.tasks.delete_expired_videos", "default")
+    assert app.amqp.router.route({}, task.task)["queue"].name == "default"
