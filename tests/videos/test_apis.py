@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
+from video_clips import make_audio_only, make_clip
 
 from videos.models import Video
 
@@ -96,6 +97,26 @@ def test_it_answers_4xx_to_garbage_and_leaves_nothing(api_client, media_root, da
     response = post_video(api_client, data=data)
     assert response.status_code == status
     assert set(response.json()) >= {"detail", "code"}
+    assert not Video.objects.exists() and files_under(media_root) == []
+
+
+def test_it_accepts_webm_and_finds_its_segment(
+    uploader, active_model, rust_classifier, tmp_path, django_capture_on_commit_callbacks
+):
+    clip = make_clip(tmp_path / "clip.webm", seconds=4, corroded={2})
+    detail = uploaded(uploader, clip, django_capture_on_commit_callbacks)
+    assert detail["status"] == "done", detail["failure_reason"]
+    assert [(s["start"], s["end"]) for s in detail["segments"]] == [(2.0, 3.0)]
+
+
+@pytest.mark.parametrize("kind", ["audio_only", "avi"])
+def test_it_answers_415_to_audio_only_files_and_other_containers(api_client, media_root, tmp_path, kind):
+    if kind == "audio_only":
+        path = make_audio_only(tmp_path / "sound.mkv")
+    else:
+        path = make_clip(tmp_path / "clip.avi", seconds=2, corroded={1})
+    response = post_video(api_client, path)
+    assert (response.status_code, response.json()["code"]) == (415, "unsupported")
     assert not Video.objects.exists() and files_under(media_root) == []
 
 
