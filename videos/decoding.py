@@ -141,6 +141,8 @@ def _open_video(path: str, limits: Limits):
         raise DecodeError(
             f"Frames of {width}x{height} pixels are larger than {limits.max_frame_pixels} pixels.", code="too_large"
         )
+    # Frame and slice threads: decoding is most of the work, and a worker machine has a few cores.
+    stream.thread_type = "AUTO"
     duration = _duration(container, stream)
     if duration > limits.max_seconds:
         container.close()
