@@ -208,7 +208,7 @@ REST_FRAMEWORK = {
     # Basic first, so an API client without valid credentials is told 401 (and how to authenticate).
     # Token: `Authorization: Token <key>` for scripts.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.BasicAuthentication",
+        "corrosiondetector.authentication.BasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
