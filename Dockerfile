@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
-# One Dockerfile, three images (docker-compose.yml picks them by target):
+# One Dockerfile, four images (docker-compose.yml picks them by target):
 #   inference — the `inference` queue's worker: requirements-inference.txt only, no torch
+#   video     — the `video` queue's worker: requirements-video.txt (inference plus PyAV), no torch
 #   web       — gunicorn + collected static files (also migrate and beat): the inference
-#               requirements plus gunicorn and imagehash (uploads' perceptual hashes), still no torch
+#               requirements plus gunicorn, imagehash (uploads' perceptual hashes) and PyAV, still no torch
 #   full      — the `training` worker: requirements.txt (torch; CUDA when the host lends a GPU)
 # Dependencies are installed before the code is copied, so a code change rebuilds only the last layers.
 
@@ -35,10 +36,21 @@ COPY . .
 USER app
 CMD ["celery", "-A", "corrosiondetector", "worker", "-Q", "inference", "--concurrency", "2", "--loglevel", "INFO"]
 
+# --- video: the `video` queue's worker: the inference requirements plus PyAV, no torch --------------
+FROM inference-deps AS video
+COPY requirements-video.txt ./
+RUN pip install -r requirements-video.txt
+COPY . .
+USER app
+CMD ["celery", "-A", "corrosiondetector", "worker", "-Q", "video", "--concurrency", "1", "--loglevel", "INFO"]
+
 # --- web: the inference requirements plus gunicorn and imagehash (pinned in requirements.txt) ------
 FROM inference-deps AS web
 COPY requirements.txt ./
 RUN pip install "$(grep -E '^gunicorn==' requirements.txt)" $(grep -E '^(imagehash|scipy|PyWavelets)==' requirements.txt)
+# PyAV: uploaded videos are probed (in a child process) before they are accepted.
+COPY requirements-video.txt ./
+RUN pip install "$(grep -E '^av==' requirements-video.txt)"
 COPY . .
 # collectstatic needs settings, not a database or the real secret. Owned by app: compose's `migrate`
 # collects into the `static` volume (seeded from this directory) again at each start, for the proxy.

@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint bench-quiz clean worker-inference worker-training beat rehearse
+.PHONY: run test install lint bench-quiz clean worker-inference worker-training worker-video beat rehearse
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-inference.txt requirements-serving.txt requirements-simulation.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-inference.txt requirements-serving.txt requirements-simulation.txt requirements-video.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -44,6 +44,10 @@ clean:
 # With CELERY_BROKER_URL=redis://... set, run these beside `make run` (each in its own terminal).
 worker-inference: install
 	$(BIN)/celery -A corrosiondetector worker -Q inference --concurrency 2 --loglevel INFO
+
+# Videos (drone footage): decoding in a child process per clip, so one clip at a time.
+worker-video: install
+	$(BIN)/celery -A corrosiondetector worker -Q video --concurrency 1 --loglevel INFO
 
 worker-training: install
 	$(BIN)/celery -A corrosiondetector worker -Q training,default --concurrency 1 --loglevel INFO

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("quiz.urls")),
     path("", include("modelzoo.urls")),
     path("", include("uploads.urls")),
+    path("", include("videos.urls")),
     path("", include("dashboard.urls")),
     path("", include("datasets.urls")),
 ]

@@ -52,9 +52,17 @@ def presentation_modules(module: str) -> bool:
     return any(last == name or last.endswith("_" + name) for name in ("views", "apis", "serializers"))
 
 
-APPS_ABOVE_QUIZ = ("modelzoo", "uploads", "dashboard", "datasets", "simulation")
+APPS_ABOVE_QUIZ = ("modelzoo", "uploads", "videos", "dashboard", "datasets", "simulation")
 # Serving, and every module the inference worker runs for an upload or for scoring the pool.
-SERVING_PATH = ("modelzoo/ml/serving.py", "modelzoo/inference.py", "*/scoring.py", "uploads/tasks.py")
+SERVING_PATH = (
+    "modelzoo/ml/serving.py",
+    "modelzoo/inference.py",
+    "*/scoring.py",
+    "uploads/tasks.py",
+    "videos/tasks.py",
+    "videos/decoding.py",
+    "videos/management/commands/classify_video.py",
+)
 DOMAIN_LAYER = ("*/services.py", "*/selectors.py", "*/services/*.py", "*/selectors/*.py")
 NOT_PRODUCTION = ("simulation/**", "tests/**", "bench/**", "docs/**")
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "quiz",
     "uploads",
+    "videos",
     "modelzoo",
     "dashboard",
     # After quiz: its admin adds the export action to quiz's image admin.
@@ -184,13 +185,15 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90, minimum=1)
 CELERY_TRAINING_SOFT_TIME_LIMIT = env_int("CELERY_TRAINING_SOFT_TIME_LIMIT", 3 * 3600, minimum=1)
 CELERY_TRAINING_TIME_LIMIT = env_int("CELERY_TRAINING_TIME_LIMIT", 3 * 3600 + 300, minimum=1)
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = (Queue("default"), Queue("inference"), Queue("training"))
+CELERY_TASK_QUEUES = (Queue("default"), Queue("inference"), Queue("training"), Queue("video"))
 CELERY_TASK_ROUTES = {
     "modelzoo.tasks.retrain_if_enough_labels": {"queue": "default"},
     "uploads.tasks.requeue_stuck_uploads": {"queue": "default"},
     "quiz.tasks.images_score_unlabelled": {"queue": "inference"},
     "uploads.tasks.*": {"queue": "inference"},
     "modelzoo.tasks.*": {"queue": "training"},
+    "videos.tasks.delete_expired_videos": {"queue": "default"},
+    "videos.tasks.*": {"queue": "video"},
 }
 # With acks_late, a message taken by a worker that dies is handed out again only after this
 # many seconds; it must exceed the longest task (training) or that task would run twice.
@@ -205,7 +208,7 @@ REST_FRAMEWORK = {
     # Basic first, so an API client without valid credentials is told 401 (and how to authenticate).
     # Token: `Authorization: Token <key>` for scripts.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.BasicAuthentication",
+        "corrosiondetector.authentication.BasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
@@ -227,7 +230,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/",
     "COMPONENT_SPLIT_REQUEST": True,
     # Uploads carry the same label choices twice (verdict and correction): one enum, one name.
-    "ENUM_NAME_OVERRIDES": {"LabelEnum": "quiz.models.Label"},
+    # Uploads and videos share one set of job states: one enum for both.
+    "ENUM_NAME_OVERRIDES": {"LabelEnum": "quiz.models.Label", "StatusEnum": "uploads.models.Upload.Status"},
 }
 
 # --- Quiz ----------------------------------------------------------------------------------------------
@@ -309,6 +313,21 @@ INFERENCE_DELAY_SECONDS = env_float("INFERENCE_DELAY_SECONDS", 0.0, minimum=0.0,
 # Requests over this size never reach a view (Django reads no more of them).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1
+
+# --- Videos (drone footage) -------------------------------------------------------------------------
+VIDEO_MAX_BYTES = env_int("VIDEO_MAX_BYTES", 500 * 1024 * 1024, minimum=1024)
+VIDEO_MAX_SECONDS = env_int("VIDEO_MAX_SECONDS", 1200, minimum=1)
+# Pixels of one frame (width x height) as the header says: a larger picture is refused before decoding.
+VIDEO_MAX_FRAME_PIXELS = env_int("VIDEO_MAX_FRAME_PIXELS", 3840 * 2160, minimum=1)
+# Frames sampled (regular samples plus scene changes) per video: more fails the video.
+VIDEO_MAX_FRAMES = env_int("VIDEO_MAX_FRAMES", 3000, minimum=1)
+VIDEO_EVERY_SECONDS = env_float("VIDEO_EVERY_SECONDS", 1.0, minimum=0.04, maximum=3600.0)
+# The decoder runs in a child process killed after this many seconds, with this much address space.
+VIDEO_DECODE_TIMEOUT = env_int("VIDEO_DECODE_TIMEOUT", 900, minimum=1)
+VIDEO_DECODE_MEMORY_MB = env_int("VIDEO_DECODE_MEMORY_MB", 2048, minimum=256)
+# Frames at or above this P(corrosion) form segments; gaps up to VIDEO_SEGMENT_GAP seconds are bridged.
+VIDEO_SEGMENT_THRESHOLD = env_float("VIDEO_SEGMENT_THRESHOLD", 0.5, minimum=0.0, maximum=1.0)
+VIDEO_SEGMENT_GAP = env_float("VIDEO_SEGMENT_GAP", 1.0, minimum=0.0)
 
 SEED_IMAGES_DIR = env_str("SEED_IMAGES_DIR")
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)

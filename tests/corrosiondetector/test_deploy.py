@@ -18,7 +18,7 @@ import pytest
 from conftest import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = {"migrate", "web", "worker-inference", "worker-training", "beat"}
+APP_SERVICES = {"migrate", "web", "worker-inference", "worker-video", "worker-training", "beat"}
 
 
 def run_compose_config(directory: Path) -> subprocess.CompletedProcess:
@@ -84,6 +84,17 @@ def test_it_builds_the_inference_worker_from_the_torch_free_stage(compose):
     assert "torch" not in packages(ROOT / "requirements-inference.txt")
     assert {"torch", "torchvision"} <= packages(ROOT / "requirements.txt")
     assert "requirements.txt" in requirement_files_installed(stages, "full")
+
+
+def test_it_builds_the_video_worker_torch_free_with_pyav_on_its_own_queue(compose):
+    worker = compose["services"]["worker-video"]
+    assert worker["build"]["target"] == "video"
+    assert worker["command"][worker["command"].index("-Q") + 1] == "video"
+    stages = dockerfile_stages()
+    assert requirement_files_installed(stages, "video") == {"requirements-inference.txt", "requirements-video.txt"}
+    assert "av" in packages(ROOT / "requirements-video.txt")
+    assert "torch" not in packages(ROOT / "requirements-video.txt")
+    assert "av" not in packages(ROOT / "requirements-serving.txt")
 
 
 def test_it_leaves_the_simulations_plotting_out_of_every_image():

@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from video_clips import make_clip
 
 from factories import jpeg_bytes, make_image, make_model_version
 from modelzoo.models import ModelVersion, TrainingRun
@@ -54,6 +55,9 @@ def test_it_serves_the_schema_at_api_schema(client):
         ("DELETE", "/api/uploads/{upload_id}/"),
         ("POST", "/api/uploads/{upload_id}/correction/"),
         ("POST", "/api/uploads/{upload_id}/share/"),
+        ("POST", "/api/videos/"),
+        ("GET", "/api/videos/{video_id}/"),
+        ("DELETE", "/api/videos/{video_id}/"),
         ("GET", "/api/models/"),
         ("POST", "/api/models/retrain/"),
         ("GET", "/api/models/{version}/onnx/"),
@@ -205,7 +209,7 @@ def test_it_answers_every_fuzzed_request_without_a_server_error_and_as_documente
     print(f"schemathesis: {len(operations)} operations, {report.summary()}, {elapsed:.1f} s")
     print("\n".join(f"  {key}: {count}" for key, count in sorted(report.by_operation.items())))
     assert report.failures == [], "\n\n".join(report.details.values())
-    assert len(operations) == 14
+    assert len(operations) == 17
     assert report.statuses[429] > 0, "the fuzzing never reached a rate limit; its documentation went unchecked"
     # The retrain endpoint was reached but training never ran: a queued run's task is sent only on commit,
     # and this test's transaction never commits.
@@ -214,7 +218,7 @@ def test_it_answers_every_fuzzed_request_without_a_server_error_and_as_documente
     assert ModelVersion.objects.count() == 1
 
 
-def test_it_documents_the_success_bodies_of_each_flow(api_schema, wsgi_app, cast, settings):
+def test_it_documents_the_success_bodies_of_each_flow(api_schema, wsgi_app, cast, settings, tmp_path):
     """The fuzzer rarely builds a valid round token or photo; walk the happy paths explicitly."""
     from werkzeug.test import Client
 
@@ -266,6 +270,14 @@ def test_it_documents_the_success_bodies_of_each_flow(api_schema, wsgi_app, cast
     call("DELETE", "/api/uploads/{upload_id}/", expect=404, **this_upload)
     call("DELETE", "/api/uploads/{upload_id}/", session=volunteer, expect=204, **this_upload)
     assert not Upload.objects.exists() and not Vote.objects.filter(image__source="upload").exists()
+
+    clip = {"video": make_clip(tmp_path / "clip.mp4", seconds=2, corroded={1}).read_bytes()}
+    video = call("POST", "/api/videos/", session=volunteer, body=clip, media_type="multipart/form-data", expect=202)
+    this_video = {"path_parameters": {"video_id": video.json()["id"]}}
+    assert call("GET", "/api/videos/{video_id}/", session=volunteer, expect=200, **this_video).json()["status"]
+    call("GET", "/api/videos/{video_id}/", expect=404, **this_video)
+    call("DELETE", "/api/videos/{video_id}/", expect=404, **this_video)
+    call("DELETE", "/api/videos/{video_id}/", session=volunteer, expect=204, **this_video)
 
     make_model_version(version=1, val_accuracy=0.8)
     TrainingRun.objects.update(state=TrainingRun.State.DONE)

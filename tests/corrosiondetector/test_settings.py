@@ -49,9 +49,10 @@ def test_it_configures_celery_for_reliable_delivery():
     assert conf.task_acks_late and conf.task_reject_on_worker_lost
     assert conf.worker_prefetch_multiplier == 1
     assert conf.task_time_limit and conf.task_soft_time_limit
-    assert {q.name for q in conf.task_queues} == {"default", "inference", "training"}
+    assert {q.name for q in conf.task_queues} == {"default", "inference", "training", "video"}
     assert settings.CELERY_TASK_ROUTES["uploads.tasks.*"]["queue"] == "inference"
     assert settings.CELERY_TASK_ROUTES["modelzoo.tasks.*"]["queue"] == "training"
+    assert settings.CELERY_TASK_ROUTES["videos.tasks.*"]["queue"] == "video"
 
 
 def test_it_refuses_a_self_training_confidence_no_better_than_a_coin_toss():

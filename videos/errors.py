@@ -1,0 +1,28 @@
+"""Domain errors of videos, each with the HTTP status an API answers with."""
+
+from django.conf import settings
+
+from corrosiondetector.errors import DomainError
+
+
+class VideoError(DomainError):
+    pass
+
+
+class VideoTooLarge(VideoError):
+    status_code = 413
+    code = "too_large"
+
+    def __init__(self):
+        super().__init__(f"The file is larger than {settings.VIDEO_MAX_BYTES // (1024 * 1024)} MB.")
+
+
+class VideoNotFound(VideoError):
+    """Someone else's video: answered like one that does not exist, so that ids reveal nothing."""
+
+    status_code = 404
+    code = "not_found"
+
+
+# Why the decoder refused a file, as an HTTP status.
+STATUS_FOR_DECODE_CODE = {"unsupported": 415, "too_large": 413, "too_long": 413, "too_many_frames": 413}

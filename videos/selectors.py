@@ -1,0 +1,16 @@
+"""Reads of the videos app."""
+
+from __future__ import annotations
+
+import uuid
+
+from videos.models import Video
+
+
+def video_visible(*, video_id: uuid.UUID, viewer_key: uuid.UUID | None) -> Video | None:
+    """A video as `viewer_key` may see it: a shared one by anyone holding its id, an unshared one by its
+    uploader alone (to anyone else it does not exist)."""
+    video = Video.objects.select_related("model_version").filter(pk=video_id).first()
+    if video is None or (not video.shared and video.uploader_key != viewer_key):
+        return None
+    return video

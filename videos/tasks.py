@@ -1,0 +1,33 @@
+"""Thin Celery task of the `video` queue: an id in, one service call, safe to run twice."""
+
+from celery import shared_task
+from django.conf import settings
+
+from videos import services
+
+# Decoding alone may take VIDEO_DECODE_TIMEOUT; classification and storing come on top.
+_TIME_LIMIT = settings.VIDEO_DECODE_TIMEOUT + 600
+
+
+@shared_task(
+    bind=True,
+    name="videos.tasks.analyse_video",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=settings.UPLOAD_MAX_RETRIES,
+    soft_time_limit=_TIME_LIMIT,
+    time_limit=_TIME_LIMIT + 60,
+)
+def analyse_video(self, video_id: str) -> None:
+    try:
+        services.video_analyse(video_id=video_id)
+    except Exception as exc:
+        if self.request.retries >= self.max_retries:
+            services.video_fail(video_id=video_id, reason=f"{exc.__class__.__name__}: {exc}")
+            return
+        raise self.retry(exc=exc, countdown=min(30, 2**self.request.retries)) from exc
+
+
+@shared_task(name="videos.tasks.delete_expired_videos")
+def delete_expired_videos() -> int:
+    return services.videos_delete_expired()
