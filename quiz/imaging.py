@@ -274,9 +274,10 @@ def read_and_prepare(args: tuple[str, int]) -> tuple[str, bytes | None, ImageInf
         return path, None, str(exc), None
 
 
-def thumbnail_or_error(data: bytes) -> Thumbnail | str:
-    """make_thumbnail for process pools: a bad image is an answer, not an exception that ends the map."""
+def thumbnail_or_error(data: bytes) -> tuple[Thumbnail | None, str]:
+    """(thumbnail, "") or (None, why): make_thumbnail for process pools, where a bad image is an answer,
+    not an exception that ends the map."""
     try:
-        return make_thumbnail(data)
+        return make_thumbnail(data), ""
     except InvalidImage as exc:
-        return str(exc)
+        return None, str(exc)
