@@ -214,7 +214,7 @@ def start_worker(redis_url, media_root):
 
     processes = []
 
-    def start(queues: str, **env) -> subprocess.Popen:
+    def start(queues: str, *, pool: str = "solo", concurrency: int = 1, **env) -> subprocess.Popen:
         environment = {
             **os.environ,
             "CELERY_BROKER_URL": redis_url,
@@ -235,7 +235,9 @@ def start_worker(redis_url, media_root):
                 "-Q",
                 queues,
                 "--pool",
-                "solo",
+                pool,
+                "--concurrency",
+                str(concurrency),
                 "--loglevel",
                 "WARNING",
                 "--without-heartbeat",

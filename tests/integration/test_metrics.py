@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -15,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from conftest import ROOT, database_url_for_workers, free_port
+from conftest import free_port
 from factories import jpeg_bytes
 from uploads.models import Upload
 
@@ -68,52 +64,17 @@ def test_it_reports_each_queues_length_from_redis(client, settings, redis_url, r
 
 
 @pytest.fixture
-def prefork_worker(redis_url, media_root, tmp_path):
+def prefork_worker(start_worker, tmp_path):
     """A real `celery worker` with the prefork pool (two children) serving its metrics on a port."""
     port = free_port()
-    environment = {
-        **os.environ,
-        "CELERY_BROKER_URL": redis_url,
-        "DATABASE_URL": database_url_for_workers(),
-        "MEDIA_ROOT": str(media_root),
-        "SECRET_KEY": "test-worker",
-        "DEBUG": "0",
-        "CELERY_METRICS_PORT": str(port),
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "corrosiondetector",
-            "worker",
-            "-Q",
-            "inference",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    process = start_worker(
+        "inference",
+        pool="prefork",
+        concurrency=2,
+        CELERY_METRICS_PORT=str(port),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
     )
-    yield process, f"http://127.0.0.1:{port}/metrics"
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    return process, f"http://127.0.0.1:{port}/metrics"
 
 
 def scrape_worker(process, url: str, until, seconds: float = 60) -> dict:
