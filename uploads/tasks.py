@@ -3,18 +3,17 @@
 from celery import shared_task
 from django.conf import settings
 
+from corrosiondetector.celery import retry_or_fail
 from uploads import services
 
 
 @shared_task(bind=True, name="uploads.tasks.classify_upload", acks_late=True, max_retries=settings.UPLOAD_MAX_RETRIES)
 def classify_upload(self, upload_id: str) -> None:
-    try:
-        services.upload_classify(upload_id=upload_id)
-    except Exception as exc:
-        if self.request.retries >= self.max_retries:
-            services.upload_fail(upload_id=upload_id, reason=f"{exc.__class__.__name__}: {exc}")
-            return
-        raise self.retry(exc=exc, countdown=min(30, 2**self.request.retries)) from exc
+    retry_or_fail(
+        self,
+        lambda: services.upload_classify(upload_id=upload_id),
+        lambda reason: services.upload_fail(upload_id=upload_id, reason=reason),
+    )
 
 
 @shared_task(name="uploads.tasks.requeue_stuck_uploads")

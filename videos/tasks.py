@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from corrosiondetector.celery import retry_or_fail
 from videos import services
 
 # Decoding alone may take VIDEO_DECODE_TIMEOUT; classification and storing come on top.
@@ -19,13 +20,11 @@ _TIME_LIMIT = settings.VIDEO_DECODE_TIMEOUT + 600
     time_limit=_TIME_LIMIT + 60,
 )
 def analyse_video(self, video_id: str) -> None:
-    try:
-        services.video_analyse(video_id=video_id)
-    except Exception as exc:
-        if self.request.retries >= self.max_retries:
-            services.video_fail(video_id=video_id, reason=f"{exc.__class__.__name__}: {exc}")
-            return
-        raise self.retry(exc=exc, countdown=min(30, 2**self.request.retries)) from exc
+    retry_or_fail(
+        self,
+        lambda: services.video_analyse(video_id=video_id),
+        lambda reason: services.video_fail(video_id=video_id, reason=reason),
+    )
 
 
 @shared_task(name="videos.tasks.delete_expired_videos")
