@@ -28,7 +28,7 @@ from modelzoo.ml import data, export, preprocessing, serving, trainer  # noqa: E
 from modelzoo.ml.network import count_flops, count_parameters  # noqa: E402
 
 
-def sample_inputs(data_dir: str, input_size: int, count: int = 16) -> np.ndarray:
+def sample_inputs(data_dir: str, views: preprocessing.Views, count: int = 16) -> np.ndarray:
     split = os.path.join(data_dir, "validation")
     if os.path.isdir(split):
         images = [preprocessing.load_rgb(path) for path, _ in data.image_folder_items(split)[::20][:count]]
@@ -36,7 +36,9 @@ def sample_inputs(data_dir: str, input_size: int, count: int = 16) -> np.ndarray
         from quiz.demo_images import make_demo_image
 
         images = [make_demo_image(data.CLASS_NAMES[i % 2], seed=i, size=(480, 320)) for i in range(count)]
-    return preprocessing.to_model_batch(images, input_size)
+    if views.mode == preprocessing.CENTRE:
+        return preprocessing.to_model_batch(images, views.input_size)
+    return preprocessing.to_model_views(images, views)
 
 
 def percentiles(run, inputs: np.ndarray, runs: int, warmup: int) -> tuple[float, float]:
@@ -81,8 +83,9 @@ def main(args: argparse.Namespace) -> None:
     config = trainer.TrainConfig()
     torch.manual_seed(0)
     model = trainer.build_model(config).eval()
-    onnx_path = export.export_onnx(model, os.path.join(tempfile.mkdtemp(), "model.onnx"), config.input_size)
-    inputs = sample_inputs(args.data, config.input_size)
+    views = config.views
+    onnx_path = export.export_onnx(model, os.path.join(tempfile.mkdtemp(), "model.onnx"), views=views)
+    inputs = sample_inputs(args.data, views)
 
     classifier = serving.OnnxClassifier(onnx_path, threads=args.threads)
     session = classifier.session
@@ -94,17 +97,19 @@ def main(args: argparse.Namespace) -> None:
 
     def torch_run(x):
         with torch.inference_mode():
-            logits, features = model(torch.from_numpy(x), return_features=True)
+            batch = torch.from_numpy(x)
+            logits, features = model(batch.flatten(0, 1) if batch.ndim == 5 else batch, return_features=True)
             model.class_activation_map(features)
 
     torch_p50, torch_p95 = percentiles(torch_run, inputs, args.runs, args.warmup)
 
-    flops = count_flops(model, config.input_size)
+    flops = count_flops(model, config.input_size) * views.count if config.architecture == "paper" else 0
     gflops, how = matmul_gflops(args.threads)
     floor_ms = flops / (gflops * 1e9) * 1000
 
     print(
-        f"model: width {config.width}, input {config.input_size}px, {count_parameters(model) / 1e6:.2f} M parameters, "
+        f"model: {config.architecture} width {config.width}, {views.count} view(s) of {config.input_size}px, "
+        f"{count_parameters(model) / 1e6:.2f} M parameters, "
         f"{flops / 1e9:.3f} GFLOP per image (forward, convs + head)"
     )
     print(

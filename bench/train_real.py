@@ -47,11 +47,12 @@ def main(args: argparse.Namespace) -> None:
     result = trainer.train(train_items, val_items, config, on_epoch=show)
     model = trainer.model_from_result(result)
     onnx_path = args.onnx or os.path.join(tempfile.mkdtemp(), "corrosion_net.onnx")
-    export.export_onnx(model, onnx_path, config.input_size, temperature=result.temperature)
-    val_batch = preprocessing.to_model_batch(
-        (preprocessing.load_rgb(src) for src, _ in val_items[:8]), config.input_size
-    )
-    parity = export.check_onnx_parity(model, onnx_path, val_batch, temperature=result.temperature)
+    views = config.views
+    export.export_onnx(model, onnx_path, temperature=result.temperature, views=views, architecture=config.architecture)
+    val_batch = preprocessing.to_model_views([preprocessing.load_rgb(src) for src, _ in val_items[:8]], views)
+    if views.mode == preprocessing.CENTRE:
+        val_batch = val_batch[:, 0]
+    parity = export.check_onnx_parity(model, onnx_path, val_batch, temperature=result.temperature, views=views)
 
     print(f"config            {json.dumps(result.config)}")
     print(f"train / val       {result.n_train} / {result.n_val} images ({result.n_selection} held out to select)")

@@ -89,7 +89,7 @@ from modelzoo.models import TrainingRun
 from modelzoo.services import model_version_promote, model_version_register
 config = TrainConfig()
 path = os.path.join(tempfile.mkdtemp(), "m.onnx")
-export_onnx(build_model(config).eval(), path, input_size=config.input_size)
+export_onnx(build_model(config).eval(), path, views=config.views, architecture=config.architecture)
 run = TrainingRun.objects.create(triggered_by="bench", state="running")
 result = {"config": {}, "n_train": 0, "n_val": 0, "history": [], "best_epoch": 0, "epochs": 0,
           "val_accuracy": 0.0, "precision": {}, "recall": {}, "confusion": [], "wall_seconds": 0.0, "device": "cpu"}

@@ -39,7 +39,20 @@ from quiz.services.relabel import crowd_labels_reaggregate
 
 logger = logging.getLogger(__name__)
 
-ARCHITECTURE = "unet-encoder-5"
+# How a version's architecture is named on the version: the paper's net keeps the name it always had.
+PAPER_ARCHITECTURE_NAME = "unet-encoder-5"
+
+
+def architecture_name(config: dict) -> str:
+    """e.g. "unet-encoder-5", "resnet18 whole+2x2 tiles (max), 128 px" for a recorded training configuration."""
+    architecture = config.get("architecture", "paper")
+    name = PAPER_ARCHITECTURE_NAME if architecture == "paper" else architecture
+    view = config.get("view", "centre")
+    if view == "centre":
+        return name if architecture == "paper" else f"{name} centre crop, {config.get('input_size')} px"
+    tiles = config.get("tiles", 0)
+    shape = f"whole+{tiles}x{tiles} tiles ({config.get('pooling', 'max')})" if tiles else "whole photo"
+    return f"{name} {shape}, {config.get('input_size')} px"[:64]
 
 
 def training_run_request(
@@ -169,8 +182,15 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = Path(tmp) / "model.onnx"
         checkpoint_path = Path(tmp) / "model.pt"
-        export_onnx(model, onnx_path, input_size=config.input_size, temperature=result.temperature)
-        _check_export(model, onnx_path, config.input_size, result.temperature, check_onnx_parity)
+        export_onnx(
+            model,
+            onnx_path,
+            input_size=config.input_size,
+            temperature=result.temperature,
+            views=config.views,
+            architecture=config.architecture,
+        )
+        _check_export(model, onnx_path, config.views, result.temperature, check_onnx_parity)
         save_checkpoint(checkpoint_path, model, config=config, epoch=result.best_epoch, temperature=result.temperature)
         version = model_version_register(
             run=run,
@@ -221,11 +241,11 @@ def _training_config(overrides: dict, *, progress: bool):
     return TrainConfig.from_dict({"device": settings.TRAINING_DEVICE, **overrides, "progress": progress})
 
 
-def _check_export(model, onnx_path: Path, input_size: int, temperature: float, check_onnx_parity) -> None:
-    import numpy as np
+def _check_export(model, onnx_path: Path, views, temperature: float, check_onnx_parity) -> None:
+    from modelzoo.ml.export import example_input
 
-    sample = np.random.default_rng(0).standard_normal((2, 3, input_size, input_size)).astype("float32")
-    difference = check_onnx_parity(model, onnx_path, sample, temperature=temperature)
+    sample = example_input(views, count=2, seed=0)
+    difference = check_onnx_parity(model, onnx_path, sample, temperature=temperature, views=views)
     if difference > 1e-3:
         raise RuntimeError(f"ONNX export differs from PyTorch by {difference:.2e}")
 
@@ -263,7 +283,7 @@ def model_version_register(
         version = ModelVersion.objects.create(
             version=number,
             training_run=run,
-            architecture=ARCHITECTURE,
+            architecture=architecture_name(result["config"]),
             hyperparameters=result["config"],
             n_train_images=result["n_train"],
             n_pseudo_labels=len(pseudo_labels or {}),

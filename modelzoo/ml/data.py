@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from modelzoo.ml import preprocessing
 from quiz.imaging import image_folder_files
@@ -37,17 +38,37 @@ def available_cores() -> int:
 
 
 def build_cache(items: Sequence[Item], input_size: int, workers: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode every image once to its uint8 base square: (N, 3, S, S) and labels (N,)."""
+    """Decode every image once to its uint8 base square (centre-crop models): (N, 3, S, S) and labels (N,)."""
+    side = preprocessing.base_size_for(input_size)
+    return _decode_all(items, partial(preprocessing.load_base_array, input_size=input_size), (3, side, side), workers)
+
+
+def build_training_cache(
+    items: Sequence[Item], views: preprocessing.Views, workers: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What training steps crop from: the letterboxed whole view (N, 3, S, S), or the centre mode's base square."""
+    if views.mode == preprocessing.CENTRE:
+        return build_cache(items, views.input_size, workers)
+    size = views.input_size
+    return _decode_all(items, partial(preprocessing.load_whole_view, input_size=size), (3, size, size), workers)
+
+
+def build_view_cache(
+    items: Sequence[Item], views: preprocessing.Views, workers: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image's serving views, uint8 (N, V, 3, S, S): what evaluation, calibration and prediction read."""
+    shape = (views.count, 3, views.input_size, views.input_size)
+    return _decode_all(items, partial(preprocessing.load_view_arrays, views=views), shape, workers)
+
+
+def _decode_all(items: Sequence[Item], load, shape: tuple[int, ...], workers: int) -> tuple[torch.Tensor, torch.Tensor]:
     sources = [src for src, _ in items]
     labels = torch.tensor([int(label) for _, label in items], dtype=torch.int64)
-    side = preprocessing.base_size_for(input_size)
     if not sources:
-        return torch.zeros((0, 3, side, side), dtype=torch.uint8), labels
-    load = partial(preprocessing.load_base_array, input_size=input_size)
-    workers = workers or available_cores()
+        return torch.zeros((0, *shape), dtype=torch.uint8), labels
     # Threads rather than processes: Pillow releases the GIL while decoding and
     # resizing, and a Celery prefork worker may not fork children of its own.
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=workers or available_cores()) as pool:
         arrays = list(pool.map(load, sources))
     return torch.from_numpy(np.stack(arrays)), labels
 
@@ -88,3 +109,34 @@ def augment_batch(images: torch.Tensor, size: int, generator: torch.Generator) -
     mean = crops.mean(dim=(1, 2, 3), keepdim=True)
     crops = ((crops - mean) * contrast + mean) * brightness
     return crops.clamp_(0, 255)
+
+
+def augment_whole(images: torch.Tensor, generator: torch.Generator, min_scale: float = 0.6) -> torch.Tensor:
+    """Random zoom (to ``min_scale`` of the side), shift and horizontal flip of letterboxed whole views, in batch.
+
+    Takes uint8 (B, 3, S, S) and returns float (B, 3, S, S) in 0..255. Zooming in to about 0.6 shows the network
+    regions at the scale serving's tiles give them; the margins the zoom pulls in are the letterbox's mean colour.
+    Then the same brightness/contrast jitter as ``augment_batch``.
+    """
+    batch, _, side, _ = images.shape
+    scale = min_scale + (1 - min_scale) * torch.rand(batch, generator=generator)
+    shift_x = (1 - scale) * (2 * torch.rand(batch, generator=generator) - 1)
+    shift_y = (1 - scale) * (2 * torch.rand(batch, generator=generator) - 1)
+    flip = torch.where(torch.rand(batch, generator=generator) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(batch, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = scale * flip, scale
+    theta[:, 0, 2], theta[:, 1, 2] = shift_x, shift_y
+    grid = F.affine_grid(theta.to(images.device), [batch, 3, side, side], align_corners=False)
+    fill = torch.tensor(preprocessing.FILL, dtype=torch.float32, device=images.device).view(1, 3, 1, 1)
+    # Sampling (image - fill) with zero padding fills whatever the zoom pulls in from outside with the fill colour.
+    views = F.grid_sample(images.float() - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return _jitter(views + fill, generator)
+
+
+def _jitter(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    count = batch.shape[0]
+    # Colour is the main cue for rust, so jitter only brightness and contrast, mildly.
+    brightness = (0.8 + 0.4 * torch.rand(count, 1, 1, 1, generator=generator)).to(batch.device)
+    contrast = (0.8 + 0.4 * torch.rand(count, 1, 1, 1, generator=generator)).to(batch.device)
+    mean = batch.mean(dim=(1, 2, 3), keepdim=True)
+    return (((batch - mean) * contrast + mean) * brightness).clamp_(0, 255)

@@ -67,7 +67,10 @@ def self_train(
     config = config or TrainConfig()
     started = time.perf_counter()
     teacher = train(train_items, val_items, replace(config, progress=False))
-    probabilities = predict_probabilities(model_from_result(teacher), unlabelled_items, config)
+    # The calibrated probability: `confidence` then means what it says (0.95 sure is right about 95% of the time).
+    probabilities = predict_probabilities(
+        model_from_result(teacher), unlabelled_items, config, temperature=teacher.temperature
+    )
     pseudo = balanced_pseudo_labels(probabilities, confidence, [label for _, label in train_items])
     student_items = list(train_items) + [(unlabelled_items[i][0], label) for i, label in pseudo.items()]
     student = train(student_items, val_items, config, on_epoch=on_epoch)

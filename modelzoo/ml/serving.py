@@ -29,8 +29,10 @@ NO_CORROSION = "no_corrosion"
 @dataclass(frozen=True)
 class Prediction:
     label: str  # CORROSION or NO_CORROSION
-    probability: float  # P(corrosion)
-    cam: np.ndarray  # float32 (h, w) in 0..1, where the corrosion evidence sits
+    probability: float  # P(corrosion), calibrated
+    # float32 (h, w) in 0..1 laid over the whole photo (its aspect ratio, longer side <= 256): where the corrosion
+    # evidence sits; 0 where the model did not look (the margins a centre-crop model never saw).
+    cam: np.ndarray
 
 
 def _session_options(threads: int) -> ort.SessionOptions:
@@ -53,24 +55,39 @@ class OnnxClassifier:
         threads = threads or min(2, os.cpu_count() or 1)
         self.path = os.fspath(onnx_path)
         self.session = ort.InferenceSession(self.path, _session_options(threads), providers=_providers())
-        shape = self.session.get_inputs()[0].shape
-        self.input_size = int(shape[-1])  # the graph fixes H and W; only the batch axis is dynamic
+        self.views = graph_views(self.session)
+        self.input_size = self.views.input_size
 
     def classify(self, images: Sequence[preprocessing.ImageSource]) -> list[Prediction]:
         """Predictions for paths, bytes, file objects or PIL images, in order."""
         if not images:
             return []
-        batch = preprocessing.to_model_batch([preprocessing.load_rgb(img) for img in images], self.input_size)
+        photos = [preprocessing.load_rgb(img) for img in images]
+        if self.views.mode == preprocessing.CENTRE:
+            batch = preprocessing.to_model_batch(photos, self.input_size)
+        else:
+            batch = preprocessing.to_model_views(photos, self.views)
         logits, cams = self.session.run(["logits", "cam"], {"image": batch})
+        if cams.ndim == 3:  # centre-crop graphs give one map per photo
+            cams = cams[:, None]
         probabilities = _softmax(logits)[:, 1]
         return [
             Prediction(
                 label=CORROSION if p >= THRESHOLD else NO_CORROSION,
                 probability=float(p),
-                cam=_unit_range(cam),
+                cam=_unit_range(preprocessing.photo_heat_map(cam, photo.size, self.views)),
             )
-            for p, cam in zip(probabilities, cams)
+            for p, cam, photo in zip(probabilities, cams, photos)
         ]
+
+
+def graph_views(session: ort.InferenceSession) -> preprocessing.Views:
+    """The views a graph was exported for: its ``views`` metadata, or a centre crop of its input size."""
+    recorded = session.get_modelmeta().custom_metadata_map.get("views")
+    if recorded:
+        return preprocessing.Views.from_json(recorded)
+    # Graphs exported before whole-photo inference fix H and W of a 4-D input; only the batch axis is dynamic.
+    return preprocessing.Views(input_size=int(session.get_inputs()[0].shape[-1]), mode=preprocessing.CENTRE)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -118,21 +135,16 @@ def _heat_colours(values: np.ndarray) -> np.ndarray:
 def render_heatmap_overlay(
     pil_image: Image.Image, cam: np.ndarray, alpha: float = 0.5, input_size: int | None = None
 ) -> Image.Image:
-    """The photo with the CAM upsampled onto the region the model saw, coloured and alpha-blended (RGB).
+    """The photo with ``Prediction.cam`` stretched over it, coloured and alpha-blended (RGB).
 
-    ``input_size`` is the model's (``OnnxClassifier.input_size``); it only
-    nudges where the centre crop's edges fall.
+    The map already covers the whole photo in its aspect ratio (``preprocessing.photo_heat_map``);
+    ``input_size`` is accepted for older callers and unused.
     """
     photo = preprocessing.load_rgb(pil_image)
-    box = preprocessing.model_view_box(photo.size, input_size or preprocessing.INPUT_SIZE)
-    box_size = (max(1, box[2] - box[0]), max(1, box[3] - box[1]))
     cam_image = Image.fromarray(np.asarray(np.clip(cam, 0, 1) * 255, dtype=np.uint8), mode="L")
-    heat = np.zeros((photo.height, photo.width), dtype=np.float32)
-    resized = np.asarray(cam_image.resize(box_size, Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
-    heat[box[1] : box[1] + box_size[1], box[0] : box[0] + box_size[0]] = resized
+    heat = np.asarray(cam_image.resize(photo.size, Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
     colours = Image.fromarray(_heat_colours(heat), mode="RGB")
-    # Opacity follows the evidence, so cold regions (and the cropped-off
-    # margins the model never saw) stay as photographed.
+    # Opacity follows the evidence, so cold regions (and margins a centre-crop model never saw) stay as photographed.
     mask = Image.fromarray(np.asarray(alpha * 255 * heat, dtype=np.uint8), mode="L")
-    mask = mask.filter(ImageFilter.GaussianBlur(radius=max(1.0, box_size[0] / 40)))  # soften the crop's edges
+    mask = mask.filter(ImageFilter.GaussianBlur(radius=max(1.0, photo.width / 160)))
     return Image.composite(colours, photo, mask)

@@ -1,6 +1,6 @@
-"""Training loop for CorrosionNet, shaped like torchvision's references/classification.
+"""Training loop for the zoo's networks, shaped like torchvision's references/classification.
 
-``train()`` is the entry point the Django side calls; it wires up ``data.build_cache()`` ->
+``train()`` is the entry point the Django side calls; it wires up ``data.build_training_cache()`` ->
 per epoch ``train_one_epoch()`` + ``evaluate()``. Images in and augmentation are in ``data.py``,
 teacher–student self-training in ``self_training.py``.
 
@@ -34,26 +34,35 @@ from modelzoo.ml.data import (
     Item,
     Normaliser,
     augment_batch,
+    augment_whole,
     available_cores,
-    build_cache,
+    build_training_cache,
+    build_view_cache,
     centre_crop,
 )
-from modelzoo.ml.network import CorrosionNet
+from modelzoo.ml.network import PAPER, CamClassifier, CorrosionNet, build_network, pool_view_logits
 
 
 @dataclass
 class TrainConfig:
-    # The paper's Adam learning rate. On the 2,798-photo set and two CPU cores (bench/README.md) it
-    # reaches 0.858 in 18 epochs (about 6 minutes); lr=2e-3 reaches 0.890 in the same time, for
-    # deployments that prefer accuracy to faithfulness (TRAINING_CONFIG='{"lr": 0.002}').
-    epochs: int = 18
+    # Adam as in the paper, but at 2e-3 rather than its 1e-4: on the real set and two CPU cores the paper's rate
+    # reached 0.858 in 18 epochs, 2e-3 reached 0.890 (bench/README.md); TRAINING_CONFIG='{"lr": 0.0001}' restores it.
+    epochs: int = 12
     batch_size: int = 32
-    lr: float = 1e-4
+    lr: float = 2e-3
     weight_decay: float = 0.0
     scheduler: str = "cosine"  # "cosine" (per step, after warm-up) | "plateau" | "constant"
     warmup_epochs: float = 1.0
-    width: int = 16
+    architecture: str = PAPER  # network.ARCHITECTURES: the paper's net or a torchvision one (weights=None)
+    width: int = 16  # the paper's net only
     input_size: int = preprocessing.INPUT_SIZE
+    # How the model looks at a photo (preprocessing.Views): "whole" (letterboxed whole photo, plus `tiles` x `tiles`
+    # overlapping tiles pooled by `pooling`) or "centre" (the centre square, as models before whole-photo inference).
+    view: str = preprocessing.WHOLE
+    tiles: int = 0
+    pooling: str = "max"
+    zoom: float = 0.6  # whole view: training zooms in at random down to this share of the side
+    optimizer: str = "adam"  # "adam" (the paper's) | "adamw" (decoupled weight decay)
     seed: int = 0
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     num_threads: int = 0  # 0 = every core the process may use
@@ -76,6 +85,10 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+    @property
+    def views(self) -> preprocessing.Views:
+        return preprocessing.Views(input_size=self.input_size, mode=self.view, tiles=self.tiles, pooling=self.pooling)
 
 
 @dataclass
@@ -117,8 +130,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_model(config: TrainConfig, *, generator: torch.Generator | None = None) -> CorrosionNet:
-    """The network with initial weights drawn from `generator` (by default one seeded with `config.seed`)."""
+def build_model(config: TrainConfig, *, generator: torch.Generator | None = None) -> CamClassifier:
+    """The network with initial weights drawn from `generator` (by default one seeded with `config.seed`).
+
+    torchvision architectures draw from a generator seeded with ``config.seed`` (``network.build_network``).
+    """
+    if config.architecture != PAPER:
+        return build_network(config.architecture, seed=config.seed)
     with torch.device("meta"):
         model = CorrosionNet(width=config.width)  # shapes only: nothing is drawn from torch's global generator
     model.to_empty(device="cpu")
@@ -215,6 +233,7 @@ class RunState:
     labels: torch.Tensor  # (N,)
     generator: torch.Generator
     normalise: Normaliser
+    weights: torch.Tensor | None = None  # (N,) per-image loss weight (e.g. suspect labels down-weighted); None = 1
     average: WeightAverage | None = None
     sample_loss: torch.Tensor | None = None  # (N,) running plain cross-entropy per training image
     keep: torch.Tensor | None = None  # (N,) bool, False for images ignored as probably mislabelled
@@ -257,7 +276,9 @@ def train_one_epoch(state: RunState, config: TrainConfig, device: torch.device, 
 def _training_batch(state: RunState, index: torch.Tensor, config: TrainConfig, device: torch.device):
     batch = state.images[index].to(device, non_blocking=True)
     target = state.labels[index].to(device, non_blocking=True)
-    if config.augment:
+    if config.view == preprocessing.WHOLE:
+        batch = augment_whole(batch, state.generator, config.zoom) if config.augment else batch.float()
+    elif config.augment:
         batch = augment_batch(batch, config.input_size, state.generator)
     else:
         batch = centre_crop(batch, config.input_size).float()
@@ -273,6 +294,8 @@ def _masked_loss(state: RunState, index, logits, target, config: TrainConfig) ->
         logits.float(), target, weight=state.class_weight, label_smoothing=config.label_smoothing, reduction="none"
     )
     keep = state.keep[index].to(per_image.device, non_blocking=True).float()
+    if state.weights is not None:
+        keep = keep * state.weights[index].to(per_image.device, non_blocking=True)
     # Same normalisation as CrossEntropyLoss(weight=...)'s mean, restricted to kept images.
     return (per_image * keep).sum() / (state.class_weight[target] * keep).sum().clamp(min=1e-6)
 
@@ -325,7 +348,7 @@ def logit_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
 
 @torch.inference_mode()
 def all_logits(model: nn.Module, images: torch.Tensor, *, config: TrainConfig, device: torch.device, normalise):
-    """(N, 2) float32 logits on the CPU for cached images, through the validation transform."""
+    """(N, 2) float32 logits on the CPU for cached views (N, V, 3, S, S), pooled as the exported graph pools them."""
     batches = [
         logits.float().cpu()
         for _, logits in _logits_in_batches(model, images, config=config, device=device, normalise=normalise)
@@ -334,14 +357,18 @@ def all_logits(model: nn.Module, images: torch.Tensor, *, config: TrainConfig, d
 
 
 def _logits_in_batches(model, images: torch.Tensor, *, config: TrainConfig, device: torch.device, normalise):
-    """(start index, logits) per batch of cached images, through the validation transform (centre crop)."""
+    """(start index, pooled logits) per batch of cached views (N, V, 3, S, S): serving's transform and pooling."""
     model.eval()
-    for start in range(0, len(images), config.eval_batch_size):
-        batch = normalise(centre_crop(images[start : start + config.eval_batch_size].to(device), config.input_size))
+    per_batch = max(1, config.eval_batch_size // max(1, images.shape[1] if images.ndim == 5 else 1))
+    for start in range(0, len(images), per_batch):
+        views = images[start : start + per_batch].to(device)
+        count, view_count = views.shape[:2]
+        batch = normalise(views.flatten(0, 1))
         if config.channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last)
         with _autocast(device, config):
-            yield start, model(batch)
+            view_logits = model(batch).float().reshape(count, view_count, -1)
+        yield start, pool_view_logits(view_logits, config.pooling)
 
 
 def classification_metrics(labels: torch.Tensor, predicted: torch.Tensor) -> dict[str, Any]:
@@ -379,6 +406,7 @@ def train(
     *,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     checkpoint_path: str | os.PathLike | None = None,
+    sample_weights: Sequence[float] | None = None,
 ) -> TrainResult:
     """Train from scratch and return the weights of the best epoch with their validation metrics.
 
@@ -387,15 +415,18 @@ def train(
 
     ``on_epoch`` receives each epoch's metrics (JSON-serialisable dict) as soon as
     that epoch is validated; ``checkpoint_path``, if given, is overwritten with
-    the latest epoch's full training state.
+    the latest epoch's full training state. ``sample_weights`` (one per training item) multiply
+    each image's loss, e.g. to down-weight labels suspected to be wrong.
     """
     config = config or TrainConfig()
     if not train_items or not val_items:
         raise ValueError("training needs at least one training and one validation image")
+    if sample_weights is not None and len(sample_weights) != len(train_items):
+        raise ValueError(f"{len(sample_weights)} sample weights for {len(train_items)} training images")
     started = time.perf_counter()
     device = resolve_device(config.device)
     with _torch_threads(config):
-        cached = _cache_splits(train_items, val_items, config, device)
+        cached = _cache_splits(train_items, val_items, config, device, sample_weights)
         run = RunSetup(config, device, started, time.perf_counter() - started, on_epoch, checkpoint_path)
         return _train(cached, run)
 
@@ -421,6 +452,7 @@ class CachedSplits:
     val_labels: torch.Tensor
     select_images: torch.Tensor
     select_labels: torch.Tensor
+    train_weights: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -435,15 +467,29 @@ class RunSetup:
     checkpoint_path: str | os.PathLike | None = None
 
 
-def _cache_splits(train_items, val_items, config: TrainConfig, device: torch.device) -> CachedSplits:
-    images, labels = build_cache(train_items, config.input_size, config.decode_workers)
+def _cache_splits(train_items, val_items, config: TrainConfig, device: torch.device, weights=None) -> CachedSplits:
+    """Training images as training steps crop them; selection and validation images as serving's views."""
+    labels = torch.tensor([int(label) for _, label in train_items], dtype=torch.int64)
     kept, held_out = calibration.selection_split(labels, config.selection_fraction, config.seed)
-    val_images, val_labels = build_cache(val_items, config.input_size, config.decode_workers)
-    train_images, select_images = images[kept], images[held_out]
+    views, workers = config.views, config.decode_workers
+    train_images, train_labels = build_training_cache([train_items[i] for i in kept.tolist()], views, workers)
+    select_images, select_labels = build_view_cache([train_items[i] for i in held_out.tolist()], views, workers)
+    val_images, val_labels = build_view_cache(val_items, views, workers)
     if device.type == "cuda":
         # The whole cache fits on any GPU; it saves a host-to-device copy per step.
         train_images, val_images, select_images = (t.to(device) for t in (train_images, val_images, select_images))
-    return CachedSplits(train_images, labels[kept], val_images, val_labels, select_images, labels[held_out])
+    train_weights = None
+    if weights is not None:
+        train_weights = torch.tensor([float(weights[i]) for i in kept.tolist()], dtype=torch.float32)
+    return CachedSplits(train_images, train_labels, val_images, val_labels, select_images, select_labels, train_weights)
+
+
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}")
 
 
 def _run_state(cached: CachedSplits, config: TrainConfig, device: torch.device) -> RunState:
@@ -451,7 +497,7 @@ def _run_state(cached: CachedSplits, config: TrainConfig, device: torch.device) 
     model = build_model(config, generator=torch.Generator().manual_seed(config.seed)).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = _optimizer(model, config)
     steps_per_epoch = math.ceil(len(cached.train_labels) / config.batch_size)
     return RunState(
         model=model,
@@ -463,6 +509,7 @@ def _run_state(cached: CachedSplits, config: TrainConfig, device: torch.device) 
         generator=torch.Generator().manual_seed(config.seed),
         normalise=Normaliser(device),
         average=WeightAverage(model, config.ema_decay) if config.ema_decay else None,
+        weights=cached.train_weights,
     )
 
 
@@ -616,10 +663,13 @@ def save_checkpoint(
     )
 
 
-def load_checkpoint(path, *, optimizer=None, scheduler=None, map_location="cpu") -> tuple[CorrosionNet, dict[str, Any]]:
+def load_checkpoint(
+    path, *, optimizer=None, scheduler=None, map_location="cpu"
+) -> tuple[CamClassifier, dict[str, Any]]:
     """Rebuild the model from the checkpoint's own config; optionally restore optimizer/scheduler state."""
     checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    model = build_model(TrainConfig.from_dict(checkpoint["config"]))
+    # Checkpoints written before whole-photo inference record no view: they were centre crops.
+    model = build_model(TrainConfig.from_dict({"view": preprocessing.CENTRE, **checkpoint["config"]}))
     model.load_state_dict(checkpoint["model"])
     if optimizer is not None and checkpoint.get("optimizer") is not None:
         optimizer.load_state_dict(checkpoint["optimizer"])
@@ -628,7 +678,7 @@ def load_checkpoint(path, *, optimizer=None, scheduler=None, map_location="cpu")
     return model, checkpoint
 
 
-def model_from_result(result: TrainResult) -> CorrosionNet:
+def model_from_result(result: TrainResult) -> CamClassifier:
     """The best epoch's model, on CPU in eval mode (ready for export)."""
     model = build_model(TrainConfig.from_dict(result.config))
     model.load_state_dict(copy.deepcopy(result.state_dict))
@@ -646,7 +696,7 @@ def predict_probabilities(
         return torch.zeros(0)
     device = resolve_device(config.device)
     with _torch_threads(config), torch.inference_mode():
-        images, _ = build_cache(items, config.input_size, config.decode_workers)
+        images, _ = build_view_cache(items, config.views, config.decode_workers)
         batches = _logits_in_batches(
             model.to(device), images, config=config, device=device, normalise=Normaliser(device)
         )

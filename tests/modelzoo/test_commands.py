@@ -122,3 +122,34 @@ def test_it_takes_a_learning_rate_and_refuses_a_silly_one(pool, tiny_training):
         call_command("train", "--lr", "5", stdout=StringIO())
     call_command("train", "--epochs", "1", "--lr", "0.002", stdout=StringIO())
     assert TrainingRun.objects.get().config["lr"] == 0.002
+
+
+def test_it_trains_the_architecture_and_views_asked_for(pool, tiny_training):
+    out = StringIO()
+    call_command(
+        "train",
+        "--epochs",
+        "1",
+        "--architecture",
+        "resnet18",
+        "--input-size",
+        "48",
+        "--tiles",
+        "2",
+        "--json",
+        stdout=out,
+    )
+
+    report = json.loads(out.getvalue())
+    version = ModelVersion.objects.get()
+    assert report["architecture"] == version.architecture == "resnet18 whole+2x2 tiles (max), 48 px"
+    assert version.hyperparameters["input_size"] == 48 and version.hyperparameters["tiles"] == 2
+
+
+@pytest.mark.parametrize(
+    "args", [["--architecture", "vgg99"], ["--input-size", "4"], ["--tiles", "-1"], ["--tiles", "40"]]
+)
+def test_it_refuses_unknown_architectures_and_silly_views(pool, tiny_training, args):
+    with pytest.raises(CommandError):
+        call_command("train", *args, stdout=StringIO())
+    assert not ModelVersion.objects.exists()

@@ -14,10 +14,15 @@ class Command(BaseCommand):
     help = "Train on the labelled training images, score on the expert validation set, register a version."
 
     def add_arguments(self, parser):
+        from modelzoo.ml.network import ARCHITECTURES  # torch: only when this command runs
+
         parser.add_argument("--epochs", type=int, help="default: the training configuration's")
         parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--seed", type=int)
-        parser.add_argument("--lr", type=float, help="Adam learning rate (default: the paper's 1e-4)")
+        parser.add_argument("--lr", type=float, help="Adam learning rate (default: the training configuration's)")
+        parser.add_argument("--architecture", choices=ARCHITECTURES, help="the network (default: the configuration's)")
+        parser.add_argument("--input-size", type=int, help="view side in pixels")
+        parser.add_argument("--tiles", type=int, help="n x n tiles besides the whole view (0: the whole view only)")
         parser.add_argument("--no-promote", action="store_true", help="register as a candidate only")
         parser.add_argument("--json", action="store_true", help="print the new version as one JSON line")
         parser.add_argument("--if-no-model", action="store_true", help="do nothing when a model is active")
@@ -30,7 +35,19 @@ class Command(BaseCommand):
             raise CommandError("--epochs must be at least 1")
         if lr is not None and not 0 < lr < 1:
             raise CommandError("--lr must be between 0 and 1")
-        given = {"epochs": epochs, "device": device, "seed": seed, "lr": lr}
+        if options["input_size"] is not None and not 16 <= options["input_size"] <= 1024:
+            raise CommandError("--input-size must be between 16 and 1024")
+        if options["tiles"] is not None and not 0 <= options["tiles"] <= 6:
+            raise CommandError("--tiles must be between 0 and 6")
+        given = {
+            "epochs": epochs,
+            "device": device,
+            "seed": seed,
+            "lr": lr,
+            "architecture": options["architecture"],
+            "input_size": options["input_size"],
+            "tiles": options["tiles"],
+        }
         config = {key: value for key, value in given.items() if value is not None}
         try:
             run = training_run_request(triggered_by="command", config=config, promote=not no_promote, enqueue=False)
@@ -67,5 +84,8 @@ def version_json(version: ModelVersion) -> str:
             "best_epoch": version.best_epoch,
             "training_seconds": round(version.training_seconds, 2),
             "device": version.device,
+            "architecture": version.architecture,
+            "balanced_accuracy": version.balanced_accuracy,
+            "ece_calibrated": version.ece_calibrated,
         }
     )

@@ -97,3 +97,33 @@ def test_it_divides_the_logits_by_the_temperature_and_leaves_the_cam_alone(model
 def test_it_refuses_a_temperature_that_is_not_positive(model, tmp_path):
     with pytest.raises(ValueError):
         export.export_onnx(model, tmp_path / "m.onnx", input_size=SIZE, temperature=0.0)
+
+
+def _trained_bn_statistics(model, size):
+    with torch.no_grad():
+        model.train()
+        for _ in range(2):
+            model(torch.randn(4, 3, size, size) * 2 + 0.5)
+    return model.eval()
+
+
+@pytest.mark.parametrize("architecture", ["paper", "resnet18", "mobilenet_v3_small", "efficientnet_b0"])
+def test_it_exports_every_zoo_architecture_with_views_and_pooling_within_1e_4(architecture, tmp_path):
+    from modelzoo.ml.network import build_network
+
+    views = preprocessing.Views(input_size=SIZE, tiles=2, pooling="max")
+    model = _trained_bn_statistics(build_network(architecture, width=4, seed=1), SIZE)
+    path = export.export_onnx(model, tmp_path / "m.onnx", views=views, architecture=architecture, temperature=1.7)
+    photos = [make_demo_image("corrosion", seed=s, size=(120, 90)) for s in (1, 2, 3)]
+    inputs = preprocessing.to_model_views(photos, views)
+
+    assert export.check_onnx_parity(model, path, inputs, temperature=1.7, views=views) < 1e-4
+    graph = onnx.load(path)
+    metadata = {entry.key: entry.value for entry in graph.metadata_props}
+    assert preprocessing.Views.from_json(metadata["views"]) == views
+    assert metadata["architecture"] == architecture
+    logits, view_logits, cam = ort.InferenceSession(str(path)).run(None, {"image": inputs})
+    assert logits.shape == (3, 2) and view_logits.shape == (3, 5, 2) and cam.shape[:2] == (3, 5)
+    # The pooled photo logits are the max corrosion margin over the views, divided by the temperature.
+    margins = view_logits[..., 1] - view_logits[..., 0]
+    assert np.allclose(logits[:, 1] - logits[:, 0], margins.max(axis=1) / 1.7, atol=1e-4)

@@ -83,3 +83,42 @@ def test_it_counts_flops_and_parameters():
     assert count_flops(model, 128) > 2 * 3 * 16 * 9 * 128 * 128
     assert 1_000_000 < count_parameters(model) < 1_300_000
     assert count_flops(model, 64) < count_flops(model, 128)
+
+
+def test_it_builds_each_zoo_architecture_with_an_exact_activation_map():
+    from modelzoo.ml.network import ARCHITECTURES, build_network
+
+    for architecture in ARCHITECTURES:
+        model = build_network(architecture, width=4, seed=0).eval()
+        with torch.inference_mode():
+            logits, features = model(torch.randn(2, 3, 64, 64), return_features=True)
+            cam = model.class_activation_map(features)
+        bias = model.head.bias[CORROSION] - model.head.bias[1 - CORROSION]
+        assert logits.shape == (2, 2), architecture
+        assert torch.allclose(cam.mean(dim=(1, 2)) + bias, logits[:, 1] - logits[:, 0], atol=1e-4), architecture
+
+
+def test_it_draws_the_same_torchvision_weights_for_a_seed_without_touching_the_global_generator():
+    from modelzoo.ml.network import build_network
+
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    first = build_network("resnet18", seed=7)
+    after = torch.rand(1)
+    second = build_network("resnet18", seed=7)
+    other = build_network("resnet18", seed=8)
+
+    assert torch.equal(before, after)
+    assert torch.equal(first.head.weight, second.head.weight)
+    assert not torch.equal(first.head.weight, other.head.weight)
+
+
+def test_it_pools_view_logits_by_max_or_mean_of_the_corrosion_margin():
+    from modelzoo.ml.network import pool_view_logits
+
+    view_logits = torch.tensor([[[0.0, 1.0], [2.0, -1.0], [0.0, 3.0]]])  # margins 1, -3, 3
+
+    for pooling, margin in (("max", 3.0), ("mean", 1 / 3)):
+        pooled = pool_view_logits(view_logits, pooling)
+        assert torch.allclose(pooled[:, 1] - pooled[:, 0], torch.tensor([margin]))

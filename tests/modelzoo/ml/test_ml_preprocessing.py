@@ -127,3 +127,79 @@ def test_it_locates_the_region_the_model_sees():
     side = 200 * 96 / preprocessing.base_size_for(96)
     assert right - left == bottom - top and abs((right - left) - side) <= 1
     assert (left + right) / 2 == 150 and (top + bottom) / 2 == 100
+
+
+def test_it_letterboxes_the_whole_photo_in_its_own_aspect_ratio():
+    img = Image.new("RGB", (300, 100), (0, 0, 255))
+    img.paste((255, 0, 0), (0, 0, 30, 100))  # a red strip at the far left edge
+
+    view = preprocessing.letterbox(img, 96)
+
+    assert view.shape == (3, 96, 96) and view.dtype == np.uint8
+    left, top, right, bottom = preprocessing.photo_box_on_canvas(img.size, 96)
+    assert (left, top, right, bottom) == (0, 32, 96, 64)
+    # The far-left strip a centre crop would drop is in the view; the margins are the mean colour.
+    assert view[0, 40:56, 1:8].mean() > 200
+    assert (view[:, :30, :] == np.array(preprocessing.FILL, dtype=np.uint8)[:, None, None]).all()
+
+
+def test_it_cuts_overlapping_tiles_that_cover_the_photo():
+    views = preprocessing.Views(input_size=64, tiles=2)
+    img = make_demo_image("corrosion", seed=4, size=(400, 300))
+
+    arrays = preprocessing.to_view_arrays(img, views)
+    boxes = preprocessing.view_boxes(img.size, views)
+
+    assert arrays.shape == (5, 3, 64, 64) and len(boxes) == 5
+    assert preprocessing.working_size(views) == 96
+    assert preprocessing.tile_origins(views) == [(0, 0), (32, 0), (0, 32), (32, 32)]
+    # The whole view covers the photo's width; each tile covers two thirds of it, overlapping by a third.
+    assert boxes[0][0] == pytest.approx(0) and boxes[0][2] == pytest.approx(400)
+    assert boxes[1][2] - boxes[1][0] == pytest.approx(400 * 64 / 96)
+    assert boxes[2][0] == pytest.approx(400 / 3) and boxes[2][2] == pytest.approx(400)
+
+
+def test_it_normalises_views_for_serving():
+    views = preprocessing.Views(input_size=32, tiles=3)
+    imgs = [make_demo_image("no_corrosion", seed=s, size=(80, 60)) for s in (1, 2)]
+
+    batch = preprocessing.to_model_views(imgs, views)
+
+    assert batch.shape == (2, 10, 3, 32, 32) and batch.dtype == np.float32
+    assert preprocessing.to_model_views([], views).shape == (0, 10, 3, 32, 32)
+
+
+def test_it_gives_the_centre_crop_as_the_one_view_of_centre_models():
+    views = preprocessing.Views(input_size=32, mode=preprocessing.CENTRE)
+    img = make_demo_image("corrosion", seed=3, size=(90, 60))
+
+    arrays = preprocessing.to_view_arrays(img, views)
+
+    assert arrays.shape == (1, 3, 32, 32)
+    assert np.allclose(preprocessing.normalise(arrays[0]), preprocessing.to_model_array(img, 32))
+
+
+def test_it_places_each_views_map_on_the_photo_where_that_view_looked():
+    views = preprocessing.Views(input_size=32, tiles=2)
+    cams = np.zeros((5, 4, 4), dtype=np.float32)
+    cams[4] = 5.0  # only the bottom-right tile saw corrosion
+
+    heat = preprocessing.photo_heat_map(cams, (300, 300), views)
+
+    assert heat.shape == (256, 256)
+    assert heat[-40:, -40:].min() == pytest.approx(5.0)
+    assert heat[:60, :60].max() == pytest.approx(0.0)
+
+
+def test_it_round_trips_views_through_the_graph_metadata():
+    views = preprocessing.Views(input_size=128, tiles=2, pooling="mean")
+
+    assert preprocessing.Views.from_json(views.to_json()) == views
+
+
+@pytest.mark.parametrize(
+    "bad", [dict(mode="zoom"), dict(pooling="median"), dict(tiles=-1), dict(mode="centre", tiles=2), dict(input_size=4)]
+)
+def test_it_refuses_views_that_make_no_sense(bad):
+    with pytest.raises(ValueError):
+        preprocessing.Views(**bad)

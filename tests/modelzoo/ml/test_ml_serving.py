@@ -30,7 +30,7 @@ def trained_onnx(tmp_path_factory):
     )
     result = trainer.train(train, val, config)
     path = tmp_path_factory.mktemp("serving") / "model.onnx"
-    export.export_onnx(trainer.model_from_result(result), path, input_size=SIZE)
+    export.export_onnx(trainer.model_from_result(result), path, input_size=SIZE, views=config.views)
     return path
 
 
@@ -51,7 +51,7 @@ def test_it_classifies_generated_photos(trained_onnx):
     for p in predictions:
         assert 0.0 <= p.probability <= 1.0
         assert p.label == ("corrosion" if p.probability >= 0.5 else "no_corrosion")
-        assert p.cam.shape == (1, 1)  # 32 px input, five 2x2 pools
+        assert p.cam.shape == (48, 64)  # laid over the whole 64 x 48 photo
 
 
 def test_it_accepts_pil_images_paths_and_empty_batches(trained_onnx, tmp_path):
@@ -65,39 +65,63 @@ def test_it_accepts_pil_images_paths_and_empty_batches(trained_onnx, tmp_path):
     assert classifier.classify([]) == []
 
 
-def test_it_returns_the_cam_at_feature_resolution(tmp_path):
-    model = trainer.build_model(trainer.TrainConfig(width=4)).eval()
-    path = export.export_onnx(model, tmp_path / "m.onnx", input_size=96)
+def test_it_lays_the_cam_over_the_whole_photo_in_its_aspect_ratio(tmp_path):
+    config = trainer.TrainConfig(width=4, input_size=96, tiles=2)
+    model = trainer.build_model(config).eval()
+    path = export.export_onnx(model, tmp_path / "m.onnx", input_size=96, views=config.views)
+    photo = make_demo_image("corrosion", seed=2, size=(640, 360))
 
-    (prediction,) = serving.OnnxClassifier(path).classify([_jpeg("corrosion", 2)])
+    (prediction,) = serving.OnnxClassifier(path).classify([photo])
 
-    assert prediction.cam.shape == (3, 3)
+    assert prediction.cam.shape == (144, 256)  # 16:9, longer side capped at 256
     assert prediction.cam.dtype == np.float32
     assert prediction.cam.min() == 0.0 and prediction.cam.max() == pytest.approx(1.0)
 
 
-def test_it_agrees_with_pytorch_probabilities(tmp_path):
-    torch.manual_seed(1)
+def test_it_still_serves_centre_crop_models_exported_before_whole_photo_views(tmp_path):
     model = trainer.build_model(trainer.TrainConfig(width=4)).eval()
-    path = export.export_onnx(model, tmp_path / "m.onnx", input_size=SIZE)
+    path = export.export_onnx(model, tmp_path / "m.onnx", input_size=96)  # no views: the old graph
+    classifier = serving.OnnxClassifier(path)
+    photo = make_demo_image("corrosion", seed=2, size=(240, 120))
+
+    (prediction,) = classifier.classify([photo])
+
+    assert classifier.views.mode == preprocessing.CENTRE and classifier.input_size == 96
+    batch = torch.from_numpy(preprocessing.to_model_batch([photo], 96))
+    with torch.inference_mode():
+        expected = torch.softmax(model(batch), dim=1)[0, 1].item()
+    assert prediction.probability == pytest.approx(expected, abs=1e-5)
+    # The map is laid over the whole photo but is cold where the centre crop never looked.
+    assert prediction.cam.shape == (120, 240)
+    assert prediction.cam[:, :60].max() == 0.0 and prediction.cam[:, -60:].max() == 0.0
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean"])
+def test_it_agrees_with_pytorch_probabilities(tmp_path, pooling):
+    config = trainer.TrainConfig(width=4, input_size=SIZE, tiles=2, pooling=pooling, seed=1, progress=False)
+    model = trainer.build_model(config).eval()
+    path = export.export_onnx(model, tmp_path / "m.onnx", input_size=SIZE, views=config.views)
     image = _jpeg("corrosion", 3)
 
     (prediction,) = serving.OnnxClassifier(path).classify([image])
 
-    batch = torch.from_numpy(preprocessing.to_model_batch([preprocessing.load_rgb(image)], SIZE))
+    views = torch.from_numpy(preprocessing.to_model_views([preprocessing.load_rgb(image)], config.views))[0]
     with torch.inference_mode():
-        expected = torch.softmax(model(batch), dim=1)[0, 1].item()
-    assert prediction.probability == pytest.approx(expected, abs=1e-5)
+        margins = model(views).diff(dim=1)[:, 0]  # corrosion minus no-corrosion logit, per view
+    pooled = margins.max() if pooling == "max" else margins.mean()
+    assert prediction.probability == pytest.approx(torch.sigmoid(pooled).item(), abs=1e-5)
+    expected = trainer.predict_probabilities(model, [(image, 1)], config)
+    assert prediction.probability == pytest.approx(expected.item(), abs=1e-5)
 
 
 def test_it_serves_the_calibrated_probability_training_computes(tmp_path):
-    model = trainer.build_model(trainer.TrainConfig(width=4, seed=2)).eval()
-    path = export.export_onnx(model, tmp_path / "m.onnx", input_size=SIZE, temperature=0.4)
+    config = trainer.TrainConfig(width=4, input_size=SIZE, progress=False, seed=2)
+    model = trainer.build_model(config).eval()
+    path = export.export_onnx(model, tmp_path / "m.onnx", input_size=SIZE, temperature=0.4, views=config.views)
     images = [_jpeg("corrosion", 3), _jpeg("no_corrosion", 4)]
 
     served = [p.probability for p in serving.OnnxClassifier(path).classify(images)]
 
-    config = trainer.TrainConfig(width=4, input_size=SIZE, progress=False)
     calibrated = trainer.predict_probabilities(model, [(image, 0) for image in images], config, temperature=0.4)
     raw = trainer.predict_probabilities(model, [(image, 0) for image in images], config)
     assert served == pytest.approx(calibrated.tolist(), abs=1e-5)
@@ -123,20 +147,18 @@ def test_it_creates_the_session_once_per_model_version(trained_onnx, tmp_path, m
     assert len(built) == 2
 
 
-def test_it_renders_the_heatmap_over_the_region_the_model_saw():
+def test_it_renders_the_heatmap_over_the_whole_photo():
     photo = make_demo_image("corrosion", seed=5, size=(240, 120))
-    cam = np.array([[0.0, 1.0], [0.0, 0.0]], dtype=np.float32)
+    cam = np.zeros((60, 120), dtype=np.float32)
+    cam[:30, 60:] = 1.0  # the photo's top right quarter
 
-    overlay = serving.render_heatmap_overlay(photo, cam, input_size=96)
+    overlay = serving.render_heatmap_overlay(photo, cam)
 
     assert overlay.size == photo.size and overlay.mode == "RGB"
     changed = np.abs(np.asarray(overlay, dtype=int) - np.asarray(photo, dtype=int)).sum(axis=2)
-    left, top, right, bottom = preprocessing.model_view_box(photo.size, 96)
-    assert (left, right) == (68, 172) and (top, bottom) == (8, 112)
-    # Hot quadrant (top right of the seen square) is tinted; the cold one and the cropped-off sides are not.
-    assert changed[top + 5 : top + 30, right - 30 : right - 5].mean() > 30
-    assert changed[bottom - 30 : bottom - 5, left + 5 : left + 30].mean() < 3
-    assert changed[:, :50].max() == 0 and changed[:, -50:].max() == 0
+    # The hot quarter is tinted right out to the photo's corner; the cold bottom left stays as photographed.
+    assert changed[5:50, 130:235].mean() > 30
+    assert changed[70:115, 5:110].max() < 3
 
 
 def test_it_classifies_without_importing_torch(trained_onnx):
