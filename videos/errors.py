@@ -26,3 +26,13 @@ class VideoNotFound(VideoError):
 
 # Why the decoder refused a file, as an HTTP status.
 STATUS_FOR_DECODE_CODE = {"unsupported": 415, "too_large": 413, "too_long": 413, "too_many_frames": 413}
+
+
+class VideoNotShared(VideoError):
+    """Frames reach the crowd only from a video its uploader chose to share (the photos' consent)."""
+
+    status_code = 409
+    code = "not_shared"
+
+    def __init__(self):
+        super().__init__("This video is not shared with the crowd, so its frames stay yours.")
