@@ -12,6 +12,7 @@ class ModelVersionOutput(serializers.ModelSerializer):
             "architecture",
             "hyperparameters",
             "n_train_images",
+            "train_provenance",
             "n_pseudo_labels",
             "n_val_images",
             "n_votes",
