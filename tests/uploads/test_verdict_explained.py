@@ -6,6 +6,7 @@ import uuid
 
 import numpy as np
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 import modelzoo.inference
 from factories import jpeg_bytes
@@ -90,3 +91,16 @@ def test_it_gives_the_scripts_words_to_the_upload_page(client):
     html = client.get("/upload/").content.decode()
     assert '<script id="upload-strings" type="application/json">' in html
     assert "About the model and what it cannot do" in html
+
+
+def test_it_states_the_models_accuracy_beside_each_verdict_on_my_uploads(
+    client, active_model, monkeypatch, django_capture_on_commit_callbacks
+):
+    active_model.val_accuracy = 0.912
+    active_model.save(update_fields=["val_accuracy"])
+    monkeypatch.setattr(modelzoo.inference, "classifier_for", lambda version: FixedClassifier("corrosion"))
+    with django_capture_on_commit_callbacks(execute=True):  # classified in-process
+        client.post("/upload/", {"image": SimpleUploadedFile("p.jpg", jpeg_bytes())})  # this browser's upload
+    html = client.get("/uploads/mine/").content.decode()
+    assert "(0.83; " in html and "model v1, right on 91.2 % of the photos experts checked" in html
+    assert '<a href="/model/">about the model</a>' in html
