@@ -9,11 +9,14 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from corrosiondetector.media import private_file_response, storage_for
 from corrosiondetector.views import slow_down
+from modelzoo.card import heatmap_description
 from quiz.identity import ip_hash, voter_key
+from quiz.models import Label
 from uploads.errors import UploadError, UploadNotFound, UploadTooLarge, upload_max_megabytes
 from uploads.files import UPLOAD_FILES, upload_file_urls
 from uploads.identity import caller_key
@@ -34,6 +37,7 @@ def upload_page(request: HttpRequest) -> HttpResponse:
         "retention_days": settings.UPLOAD_RETENTION_DAYS,
         # Read on GET too: that issues the voter cookie, so all the page's JavaScript uploads carry one key.
         "share": voter_shares_uploads(key=voter_key(request)),
+        "js_strings": _js_strings(),
     }
     if request.method == "GET":
         return render(request, "uploads/upload.html", context)
@@ -58,6 +62,19 @@ def upload_page(request: HttpRequest) -> HttpResponse:
 
 
 _TOO_FAST = "You have uploaded a lot of photos in a short time."
+
+
+def _js_strings() -> dict[str, str]:
+    """What static/js/upload.js writes on the page, in the page's language (rendered with json_script)."""
+    return {
+        # %(accuracy)s: the verdict's model's validation accuracy, as "91.2 %".
+        "model_quality": gettext(
+            "The probability is calibrated. This model was right on %(accuracy)s of the photos experts checked."
+        ),
+        "about_model": gettext("About the model and what it cannot do"),
+        "heatmap_alt": gettext("Your photo with a heatmap: warm colours mark where the model sees corrosion."),
+        "heatmap_caption": gettext("Warm colours mark where the model sees corrosion."),
+    }
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,13 @@ def _results_page(request: HttpRequest, context: dict, results: list[_Result]) -
 def upload_result_page(request: HttpRequest, upload_id) -> HttpResponse:
     upload = _visible_or_404(request, upload_id)
     is_uploader = upload.uploader_key == caller_key(request)
-    context = {"upload": upload, "is_uploader": is_uploader, "urls": upload_file_urls(upload)}
+    context = {
+        "upload": upload,
+        "is_uploader": is_uploader,
+        "urls": upload_file_urls(upload),
+        # Computed once by the worker; nothing is claimed for a "no corrosion" verdict.
+        "heatmap_description": heatmap_description(upload.heatmap_region) if upload.label == Label.CORROSION else "",
+    }
     return render(request, "uploads/result.html", context)
 
 

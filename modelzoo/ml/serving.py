@@ -132,6 +132,16 @@ def _heat_colours(values: np.ndarray) -> np.ndarray:
     return (stops[low] * (1 - fraction) + stops[low + 1] * fraction).astype(np.uint8)
 
 
+def heat_on_photo(size: tuple[int, int], cam: np.ndarray, input_size: int | None = None) -> np.ndarray:
+    """``Prediction.cam`` (0..1, laid over the whole photo) upsampled to a ``size`` (width, height) photo.
+
+    What the overlay colours, and what modelzoo.ml.heatmap_text describes in words. ``input_size`` is accepted
+    for older callers and unused: the map already covers the photo (``preprocessing.photo_heat_map``).
+    """
+    cam_image = Image.fromarray(np.asarray(np.clip(cam, 0, 1) * 255, dtype=np.uint8), mode="L")
+    return np.asarray(cam_image.resize(size, Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
+
+
 def render_heatmap_overlay(
     pil_image: Image.Image, cam: np.ndarray, alpha: float = 0.5, input_size: int | None = None
 ) -> Image.Image:
@@ -141,8 +151,7 @@ def render_heatmap_overlay(
     ``input_size`` is accepted for older callers and unused.
     """
     photo = preprocessing.load_rgb(pil_image)
-    cam_image = Image.fromarray(np.asarray(np.clip(cam, 0, 1) * 255, dtype=np.uint8), mode="L")
-    heat = np.asarray(cam_image.resize(photo.size, Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
+    heat = heat_on_photo(photo.size, cam)
     colours = Image.fromarray(_heat_colours(heat), mode="RGB")
     # Opacity follows the evidence, so cold regions (and margins a centre-crop model never saw) stay as photographed.
     mask = Image.fromarray(np.asarray(alpha * 255 * heat, dtype=np.uint8), mode="L")

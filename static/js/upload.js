@@ -12,12 +12,19 @@
   const dropzoneText = dropzone.querySelector(".dropzone-text");
   const result = document.getElementById("result");
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
+  // The page's words in its language (uploads.views._js_strings, rendered with json_script).
+  const stringsNode = document.getElementById("upload-strings");
+  const strings = stringsNode ? JSON.parse(stringsNode.textContent) : {};
   let dropped = [];
 
   function escapeText(text) {
     const span = document.createElement("span");
     span.textContent = String(text);
     return span.innerHTML;
+  }
+
+  function escapeAttribute(text) {
+    return escapeText(text).replace(/"/g, "&quot;");
   }
 
   function chosenFiles() {
@@ -165,9 +172,17 @@
       html += '<p class="verdict ' + escapeText(upload.label) + '">' + verdict +
         " — probability of corrosion " + Number(upload.probability).toFixed(2) +
         " (model v" + escapeText(upload.model_version) + ")</p>";
+      if (upload.model_card_url && upload.model_accuracy !== null && strings.model_quality) {
+        const accuracy = (Number(upload.model_accuracy) * 100).toFixed(1) + " %";
+        html += '<p class="model-quality">' + escapeText(strings.model_quality.replace("%(accuracy)s", accuracy)) +
+          ' <a href="' + escapeAttribute(upload.model_card_url) + '">' + escapeText(strings.about_model) + "</a></p>";
+      }
+      // The heatmap's description (computed by the server) leads its alt text and its caption.
+      const described = upload.heatmap_description ? upload.heatmap_description + " " : "";
       html += '<figure class="heatmap"><img src="' + escapeText(upload.heatmap_url) +
-        '" alt="Your photo with a heatmap: warm colours mark where the model sees corrosion">' +
-        "<figcaption>Warm colours mark where the model sees corrosion.</figcaption></figure>";
+        '" alt="' + escapeAttribute(described + (strings.heatmap_alt || "")) + '"><figcaption>' +
+        (described ? '<strong class="heatmap-description">' + escapeText(upload.heatmap_description) + "</strong> " : "") +
+        escapeText(strings.heatmap_caption || "") + "</figcaption></figure>";
     } else if (upload.status === "no_model") {
       html += "<p>No model is trained yet, so there is no verdict.</p>";
     } else {

@@ -61,6 +61,7 @@ def test_it_serves_the_schema_at_api_schema(client):
         ("DELETE", "/api/videos/{video_id}/"),
         ("POST", "/api/videos/{video_id}/share-frames/"),
         ("GET", "/api/models/"),
+        ("GET", "/api/models/active/"),
         ("POST", "/api/models/retrain/"),
         ("GET", "/api/models/{version}/onnx/"),
     }
@@ -211,7 +212,7 @@ def test_it_answers_every_fuzzed_request_without_a_server_error_and_as_documente
     print(f"schemathesis: {len(operations)} operations, {report.summary()}, {elapsed:.1f} s")
     print("\n".join(f"  {key}: {count}" for key, count in sorted(report.by_operation.items())))
     assert report.failures == [], "\n\n".join(report.details.values())
-    assert len(operations) == 17
+    assert len(operations) == 18
     assert report.statuses[429] > 0, "the fuzzing never reached a rate limit; its documentation went unchecked"
     # The retrain endpoint was reached but training never ran: a queued run's task is sent only on commit,
     # and this test's transaction never commits.
@@ -288,8 +289,10 @@ def test_it_documents_the_success_bodies_of_each_flow(api_schema, wsgi_app, cast
     this_shared = {"path_parameters": {"video_id": shared.json()["id"]}}
     call("POST", "/api/videos/{video_id}/share-frames/", session=volunteer, expect=200, **this_shared)
 
-    make_model_version(version=1, val_accuracy=0.8)
+    call("GET", "/api/models/active/", expect=404)
+    make_model_version(version=1, val_accuracy=0.8, status=ModelVersion.Status.ACTIVE)
     TrainingRun.objects.update(state=TrainingRun.State.DONE)
+    assert call("GET", "/api/models/active/", expect=200).json()["version"] == 1
     assert len(call("GET", "/api/models/", headers=cast["researcher"], expect=200).json()["results"]) == 1
     model_file = "/api/models/{version}/onnx/"
     onnx = call("GET", model_file, path_parameters={"version": 1}, headers=cast["researcher"], expect=200)
