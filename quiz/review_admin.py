@@ -108,6 +108,8 @@ class ReviewQueueAdmin(admin.ModelAdmin):
 
     @admin.display(description="Votes", ordering="vote_count")
     def votes(self, obj):
+        if not obj.vote_count:
+            return "no votes yet"  # a suspect imported label may have none
         return format_html(
             "<b>{}</b> corrosion / <b>{}</b> no corrosion<br>{} votes, {} agreement",
             obj.votes_yes,
