@@ -41,6 +41,9 @@ class TrainingData:
     train_image_ids: list[int] = field(default_factory=list)
     # `train` by where each label came from: {"expert": n, "crowd": n, "imported": n}.
     provenance: dict[str, int] = field(default_factory=dict)
+    # Per-item loss weights in `train`'s order: TRAIN_SUSPECT_WEIGHT for suspect labels, 1 for the rest;
+    # None when every weight would be 1 (no suspects, or the setting is 1).
+    train_weights: list[float] | None = None
 
 
 def _source(image: Image) -> str | bytes:
@@ -53,7 +56,9 @@ def _source(image: Image) -> str | bytes:
 
 
 def _rows(queryset) -> list[Image]:
-    return list(queryset.only("id", "file", "effective_label", "label_source").order_by("id").iterator())
+    return list(
+        queryset.only("id", "file", "effective_label", "label_source", "label_suspect_score").order_by("id").iterator()
+    )
 
 
 def _items(rows: list[Image]) -> list[tuple[str | bytes, int]]:
@@ -70,7 +75,24 @@ def training_data() -> TrainingData:
         n_votes=Image.objects.aggregate(n=Sum("vote_count"))["n"] or 0,
         train_image_ids=[image.id for image in train],
         provenance=dict(Counter(image.label_source for image in train)),
+        train_weights=_suspect_weights(train),
     )
+
+
+def _suspect_weights(rows: list[Image]) -> list[float] | None:
+    weight = settings.TRAIN_SUSPECT_WEIGHT
+    weights = [weight if image.label_suspect_score is not None else 1.0 for image in rows]
+    return weights if any(w != 1.0 for w in weights) else None
+
+
+def training_items_with_labels() -> tuple[list[tuple[str | bytes, int]], list[int], list[str]]:
+    """What suspect-label search scores: the labelled training items, their ids and effective labels."""
+    rows = _rows(Image.objects.filter(excluded=False, effective_label__isnull=False, split=Split.TRAIN))
+    return _items(rows), [image.id for image in rows], [image.effective_label for image in rows]
+
+
+def images_suspect_count() -> int:
+    return Image.objects.filter(label_suspect_score__isnull=False).count()
 
 
 def training_images_unlabelled() -> list[tuple[int, str | bytes]]:

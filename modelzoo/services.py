@@ -12,8 +12,9 @@ import socket
 import tempfile
 import threading
 import traceback
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,11 @@ from modelzoo.selectors import (
     model_version_active,
     training_data,
     training_images_unlabelled,
+    training_items_with_labels,
     training_run_open,
 )
 from quiz.imaging import sha256_of
+from quiz.models import Image, Label
 from quiz.services.relabel import crowd_labels_reaggregate
 
 logger = logging.getLogger(__name__)
@@ -206,6 +209,8 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
     if run.promote:
         model_version_promote(version_id=version.pk)
         version.refresh_from_db()
+    if settings.SUSPECT_LABELS_AFTER_TRAINING:
+        suspect_labels_request()
     return version
 
 
@@ -217,7 +222,14 @@ def _fit(data, config, on_epoch):
     confidence = settings.TRAIN_PSEUDO_LABEL_CONFIDENCE
     unlabelled = training_images_unlabelled() if confidence else []
     if not unlabelled:
-        return train(data.train, data.validation, config, on_epoch=on_epoch), {}
+        weighted = {"sample_weights": data.train_weights} if data.train_weights is not None else {}
+        result = train(data.train, data.validation, config, on_epoch=on_epoch, **weighted)
+        if weighted:
+            down = sum(1 for weight in data.train_weights if weight != 1.0)
+            result.config["suspect_labels"] = {"weight": settings.TRAIN_SUSPECT_WEIGHT, "n_down_weighted": down}
+        return result, {}
+    if data.train_weights is not None:
+        logger.warning("self-training ignores TRAIN_SUSPECT_WEIGHT: its teacher and student train unweighted")
     fitted = self_train(
         data.train,
         data.validation,
@@ -231,6 +243,108 @@ def _fit(data, config, on_epoch):
         "teacher_val_accuracy": fitted.teacher_val_accuracy,
     }
     return fitted.student, {unlabelled[index][0]: label for index, label in fitted.pseudo_labels.items()}
+
+
+@dataclass(frozen=True)
+class SuspectLabelsOutcome:
+    n_images: int  # labelled training images scored out of fold
+    n_suspects: int  # marked now
+    n_cleared: int  # marks of an earlier search taken off
+    noise_rates: dict[str, float]  # estimated share of each given label that is wrong
+    seconds: float
+
+
+# (items, config, *, folds, seed) -> (N,) out-of-fold P(corrosion); tests inject a cheap one.
+ProbabilityFunction = Callable[..., Any]
+
+
+def suspect_labels_find(
+    *,
+    folds: int | None = None,
+    config: dict[str, Any] | None = None,
+    seed: int = 0,
+    probabilities: ProbabilityFunction | None = None,
+    progress: bool = False,
+) -> SuspectLabelsOutcome:
+    """Find the training labels that are probably wrong and mark them (clearing the marks of the last search).
+
+    Every labelled training image is scored by a model that did not train on it (k-fold, fold models
+    trained with TRAINING_CONFIG, then SUSPECT_LABELS_CONFIG, then `config` on top); confident learning
+    (modelzoo.ml.noisy_labels) picks the labels those scores contradict. Expert labels are final: never
+    marked. Minutes of training happen outside any transaction; only the marking is one.
+    """
+    import time
+
+    import numpy as np
+
+    from modelzoo.ml.noisy_labels import find_label_issues
+
+    started = time.perf_counter()
+    folds = folds or settings.SUSPECT_LABELS_FOLDS
+    items, image_ids, labels = training_items_with_labels()
+    binary = np.array([int(label) for _, label in items], dtype=np.int64)
+    for value in (0, 1):
+        if (binary == value).sum() < folds:
+            raise NoTrainingData(
+                f"Finding suspect labels needs at least {folds} labelled training images of each class "
+                f"(have {(binary == 1).sum()} corrosion, {(binary == 0).sum()} no corrosion)."
+            )
+    fold_config = _training_config(
+        {**settings.TRAINING_CONFIG, **settings.SUSPECT_LABELS_CONFIG, **(config or {})}, progress=progress
+    )
+    if probabilities is None:
+        from modelzoo.ml.cross_validation import out_of_fold_probabilities as probabilities
+    scored = np.asarray(probabilities(items, fold_config, folds=folds, seed=seed), dtype=np.float64)
+    issues = find_label_issues(binary, scored)
+    score = issues.suspect_score()
+    suspects = {image_ids[i]: (labels[i], float(score[i])) for i in issues.indices.tolist()}
+    marked, cleared = suspect_labels_mark(suspects=suspects)
+    outcome = SuspectLabelsOutcome(
+        n_images=len(items),
+        n_suspects=marked,
+        n_cleared=cleared,
+        noise_rates={
+            Label.NO_CORROSION.value: round(float(issues.noise_matrix[0, 1]), 4),
+            Label.CORROSION.value: round(float(issues.noise_matrix[1, 0]), 4),
+        },
+        seconds=time.perf_counter() - started,
+    )
+    logger.info("suspect labels: %s", outcome)
+    return outcome
+
+
+@transaction.atomic
+def suspect_labels_mark(*, suspects: dict[int, tuple[str, float]]) -> tuple[int, int]:
+    """Mark {image id: (the label judged, score)} as suspect and clear every other mark; (marked, cleared).
+
+    An image whose label changed since it was judged (votes came in, an expert decided) or that now has an
+    expert label is left unmarked: the suspicion was about a label it no longer has.
+    """
+    now = timezone.now()
+    rows = Image.objects.select_for_update().filter(pk__in=suspects, expert_label__isnull=True)
+    marked = []
+    for image in rows.only("id", "effective_label", "label_suspect_score", "label_suspected_at"):
+        label, score = suspects[image.pk]
+        if image.effective_label != label:
+            continue
+        if image.label_suspect_score is None:
+            image.label_suspected_at = now  # when first suspected; a search that agrees keeps the date
+        image.label_suspect_score = round(score, 4)
+        marked.append(image)
+    Image.objects.bulk_update(marked, ["label_suspect_score", "label_suspected_at"], batch_size=500)
+    cleared = (
+        Image.objects.filter(label_suspect_score__isnull=False)
+        .exclude(pk__in=[image.pk for image in marked])
+        .update(label_suspect_score=None, label_suspected_at=None)
+    )
+    return len(marked), cleared
+
+
+def suspect_labels_request() -> None:
+    """Queue a suspect-label search on the training queue once the caller's transaction commits."""
+    from modelzoo.tasks import suspect_labels_find_task
+
+    transaction.on_commit(suspect_labels_find_task.delay)
 
 
 def _training_config(overrides: dict, *, progress: bool):

@@ -20,6 +20,17 @@ def training_run_execute_task(run_id: int) -> None:
     services.training_run_execute(run_id=run_id)
 
 
+@shared_task(
+    name="modelzoo.tasks.suspect_labels_find_task",
+    acks_late=True,
+    soft_time_limit=settings.CELERY_TRAINING_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TRAINING_TIME_LIMIT,
+)
+def suspect_labels_find_task() -> None:
+    # Idempotent: a second run recomputes the same marks from the same labels.
+    services.suspect_labels_find()
+
+
 @shared_task(name="modelzoo.tasks.retrain_if_enough_labels")
 def retrain_if_enough_labels() -> None:
     services.retrain_if_enough_labels()

@@ -67,6 +67,19 @@ class NearDuplicateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SuspectLabelFilter(admin.SimpleListFilter):
+    title = "suspect label"
+    parameter_name = "suspect"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Suspected by confident learning"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(label_suspect_score__isnull=self.value() == "no")
+        return queryset
+
+
 # An unshared upload is its uploader's alone: staff see that it exists, not what it shows.
 UNSHARED = "private (not shared by its uploader)"
 
@@ -101,6 +114,7 @@ class ImageAdmin(admin.ModelAdmin):
         "moderation",
         "hidden_by_reports",
         NearDuplicateFilter,
+        SuspectLabelFilter,
     ]
     search_fields = ["=id", "=sha256", "original_name"]
     readonly_fields = [
@@ -126,6 +140,8 @@ class ImageAdmin(admin.ModelAdmin):
         "model_version",
         "phash",
         "near_duplicate_of",
+        "label_suspect_score",
+        "label_suspected_at",
     ]
     fields = (
         ["preview", "file", "split", "source", "original_name", "imported_label", "expert_label", "expert_note"]

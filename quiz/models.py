@@ -122,6 +122,12 @@ class Image(models.Model):
     model_margin = models.FloatField(null=True, blank=True)
     model_version = models.PositiveIntegerField(null=True, blank=True, help_text="ModelVersion.version")
 
+    # Confident learning (modelzoo.services.suspect_labels_find) thinks this training label is wrong:
+    # 1 - the out-of-fold P(given label), null when not suspected. The quiz serves suspects again and
+    # training may down-weight them (TRAIN_SUSPECT_WEIGHT).
+    label_suspect_score = models.FloatField(null=True, blank=True)
+    label_suspected_at = models.DateTimeField(null=True, blank=True)
+
     votes_yes = models.PositiveIntegerField(default=0)
     votes_no = models.PositiveIntegerField(default=0)
     vote_count = models.PositiveIntegerField(default=0)
@@ -186,6 +192,12 @@ class Image(models.Model):
                 fields=["model_margin"],
                 condition=NEEDS_VOTES,
                 name="image_quiz_uncertain",
+            ),
+            # The quiz's suspect slots (quiz.selectors._suspects): a few hundred rows at most, fewest votes first.
+            models.Index(
+                fields=["vote_count", "-label_suspect_score"],
+                condition=Q(excluded=False, split=Split.TRAIN, label_suspect_score__isnull=False),
+                name="image_quiz_suspect",
             ),
             models.Index(fields=["effective_label", "split"], name="image_label_split"),
             models.Index(fields=["labelled_at"], name="image_labelled_at"),
@@ -363,12 +375,12 @@ class CrowdAggregation(models.Model):
 
 
 class ReviewItem(Image):
-    """The admin's review queue: controversial images, one click from an expert label."""
+    """The admin's review queue: controversial images and suspect labels, one click from an expert label."""
 
     class Meta:
         proxy = True
         verbose_name = "review queue item"
-        verbose_name_plural = "review queue (controversial images)"
+        verbose_name_plural = "review queue (disagreements, suspect labels)"
 
 
 class ModerationItem(Image):

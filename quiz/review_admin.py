@@ -28,18 +28,51 @@ def with_expertise_split(queryset):
     return queryset.annotate(**counts)
 
 
+SUSPECT = "suspect"
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """Which queue: the crowd's disagreements (the default) or the labels confident learning suspects."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [(SUSPECT, "Suspect labels (confident learning)")]
+
+    def choices(self, changelist):
+        # No "All": the unfiltered queue is the disagreements.
+        yield {
+            "selected": self.value() != SUSPECT,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Disagreements (40–60%)",
+        }
+        yield {
+            "selected": self.value() == SUSPECT,
+            "query_string": changelist.get_query_string({self.parameter_name: SUSPECT}),
+            "display": "Suspect labels (confident learning)",
+        }
+
+    def queryset(self, request, queryset):
+        if self.value() == SUSPECT:
+            return queryset.filter(label_suspect_score__isnull=False).order_by("-label_suspect_score", "id")
+        return images_controversial(queryset).order_by("-vote_count", "id")
+
+
 @admin.register(ReviewItem)
 class ReviewQueueAdmin(admin.ModelAdmin):
-    list_display = ["photo", "votes", "expertise_split", "labels", "decide"]
+    list_display = ["photo", "votes", "expertise_split", "labels", "suspect", "decide"]
     list_display_links = None
+    list_filter = [QueueFilter]
     list_per_page = 20
     show_full_result_count = False
     search_fields = ["=id"]
     actions = None
 
     def get_queryset(self, request):
+        # QueueFilter narrows this to one queue; an expert label takes an image out of both.
         queryset = super().get_queryset(request).filter(excluded=False, expert_label__isnull=True)
-        return with_expertise_split(images_controversial(queryset)).order_by("-vote_count", "id")
+        return with_expertise_split(queryset)
 
     def has_add_permission(self, request):
         return False
@@ -48,7 +81,10 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        title = "Review queue: photos the crowd disagrees on (40–60%), most voted first"
+        if request.GET.get(QueueFilter.parameter_name) == SUSPECT:
+            title = "Review queue: suspect labels (the model, trained without them, disagrees), most doubted first"
+        else:
+            title = "Review queue: photos the crowd disagrees on (40–60%), most voted first"
         return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     def get_urls(self):
@@ -72,6 +108,8 @@ class ReviewQueueAdmin(admin.ModelAdmin):
 
     @admin.display(description="Votes", ordering="vote_count")
     def votes(self, obj):
+        if not obj.vote_count:
+            return "no votes yet"  # a suspect imported label may have none
         return format_html(
             "<b>{}</b> corrosion / <b>{}</b> no corrosion<br>{} votes, {} agreement",
             obj.votes_yes,
@@ -100,6 +138,17 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             obj.crowd_label or "undecided",
             obj.imported_label or "—",
             obj.split,
+        )
+
+    @admin.display(description="Suspect label", ordering="label_suspect_score")
+    def suspect(self, obj):
+        if obj.label_suspect_score is None:
+            return "—"
+        return format_html(
+            "<b>{}</b> likely wrong<br>label: {}<br>since {}",
+            f"{obj.label_suspect_score:.0%}",
+            (obj.effective_label or "none").replace("_", " "),
+            obj.label_suspected_at.date().isoformat() if obj.label_suspected_at else "?",
         )
 
     @admin.display(description="Decide")

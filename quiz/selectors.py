@@ -52,8 +52,9 @@ def round_images_select(*, voter_key: uuid.UUID, rng: random.Random | None = Non
     most of those slots go instead to the images the active model is least sure about (smallest
     |P(corrosion) - 0.5|), the rest (QUIZ_EXPLORE_RATE) still random so the whole pool keeps being
     explored. With a small probability one slot goes to an image with a crowd or expert label (to
-    sharpen its agreement) and one to an expert-labelled validation image (a gold question). A slot
-    that a tier cannot fill falls through to the next tier.
+    sharpen its agreement) and one to an expert-labelled validation image (a gold question); then
+    QUIZ_SUSPECT_SHARE of the slots go to suspect labels (confident learning doubts them), so the
+    crowd looks again. A slot that a tier cannot fill falls through to the next tier.
 
     Hand-written SQL, one statement per vote-count level visited (usually one per tier): building
     and compiling the equivalent ORM querysets cost several times what PostgreSQL spends running
@@ -72,7 +73,10 @@ def round_images_select(*, voter_key: uuid.UUID, rng: random.Random | None = Non
     chosen: list[Image] = []
     chosen += _fewest_votes_first(pool, gold, n_gold, exclude=[], rng=rng)
     chosen += _fewest_votes_first(pool, labelled, n_sharpen, exclude=_ids(chosen), rng=rng)
-    n_needs = size - n_gold - n_sharpen
+    n_free = size - n_gold - n_sharpen
+    suspects = _suspects(pool, round(n_free * settings.QUIZ_SUSPECT_SHARE), exclude=_ids(chosen))
+    chosen += suspects
+    n_needs = n_free - len(suspects)
     if settings.QUIZ_SELECTION == "uncertain":
         n_uncertain = min(n_needs, round(size * (1 - settings.QUIZ_EXPLORE_RATE)))
         uncertain = _least_certain(pool, n_uncertain, exclude=_ids(chosen))
@@ -119,6 +123,27 @@ class _Pool:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         return [Image.from_db(connection.alias, _ROUND_FIELDS, row) for row in rows]
+
+
+def _suspects(pool: _Pool, wanted: int, *, exclude: list[int]) -> list[Image]:
+    """Suspect labels this voter has not judged, fewest votes first, then the most doubted.
+
+    One scan of the partial suspect index (confident learning flags a few hundred images at most). A
+    suspect with QUIZ_SUSPECT_MAX_VOTES votes has had its second look and is no longer served here.
+    """
+    if wanted <= 0:
+        return []
+    # Spelled like the partial index's predicate, so PostgreSQL can prove it applies.
+    where, params = pool.filters(
+        ["i.split = %s", "i.label_suspect_score IS NOT NULL", "i.vote_count < %s"],
+        [Split.TRAIN, settings.QUIZ_SUSPECT_MAX_VOTES],
+        exclude=exclude,
+    )
+    columns = ", ".join(f"i.{name}" for name in _ROUND_FIELDS)
+    return pool.fetch(
+        f"SELECT {columns} FROM {_IMAGE} i WHERE {where} ORDER BY i.vote_count, i.label_suspect_score DESC LIMIT %s",
+        [*params, wanted],
+    )
 
 
 def _least_certain(pool: _Pool, wanted: int, *, exclude: list[int]) -> list[Image]:

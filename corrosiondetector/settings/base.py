@@ -269,6 +269,11 @@ QUIZ_REAGGREGATE_MINUTES = env_int("QUIZ_REAGGREGATE_MINUTES", 30, minimum=1)
 # active model's least certain unlabelled images first, QUIZ_EXPLORE_RATE of the slots still random).
 QUIZ_SELECTION = env_choice("QUIZ_SELECTION", "random", ("random", "uncertain"))
 QUIZ_EXPLORE_RATE = env_float("QUIZ_EXPLORE_RATE", 0.25, minimum=0.0, maximum=1.0)
+# Share of each round's slots that go to suspect labels (training images confident learning thinks are
+# mislabelled, modelzoo.services.suspect_labels_find), so the crowd looks again; a suspect is served
+# until it has QUIZ_SUSPECT_MAX_VOTES votes. 0 switches the preference off.
+QUIZ_SUSPECT_SHARE = env_float("QUIZ_SUSPECT_SHARE", 0.25, minimum=0.0, maximum=1.0)
+QUIZ_SUSPECT_MAX_VOTES = env_int("QUIZ_SUSPECT_MAX_VOTES", 3 * QUIZ_MIN_VOTES, minimum=1)
 # Reports from distinct voters that take a photo out of the quiz until staff decide.
 QUIZ_REPORTS_TO_HIDE = env_int("QUIZ_REPORTS_TO_HIDE", 2, minimum=1)
 # Reports per minute and voter (and per address, ten times as many); 0 switches a limit off.
@@ -295,6 +300,15 @@ TRAINING_CONFIG = env_json_object("TRAINING_CONFIG", {})
 TRAIN_PSEUDO_LABEL_CONFIDENCE = env_float("TRAIN_PSEUDO_LABEL_CONFIDENCE", 0.0, minimum=0.0, maximum=1.0)
 if 0 < TRAIN_PSEUDO_LABEL_CONFIDENCE <= 0.5:
     raise ImproperlyConfigured("TRAIN_PSEUDO_LABEL_CONFIDENCE must be 0 (off) or over 0.5")
+# Suspect labels (confident learning over out-of-fold predictions, docs/how-it-works.md): the loss weight
+# of a suspect training image (1 = no different from the others, 0 = left out; bench/README.md "Noisy
+# labels" measured the choice), the folds, the fold models' overrides of TRAINING_CONFIG (cheaper than a
+# full run), and whether each successful training run queues a search (else on demand:
+# `manage.py find_suspect_labels`).
+TRAIN_SUSPECT_WEIGHT = env_float("TRAIN_SUSPECT_WEIGHT", 1.0, minimum=0.0, maximum=1.0)
+SUSPECT_LABELS_FOLDS = env_int("SUSPECT_LABELS_FOLDS", 3, minimum=2, maximum=10)
+SUSPECT_LABELS_CONFIG = env_json_object("SUSPECT_LABELS_CONFIG", {"epochs": 4})
+SUSPECT_LABELS_AFTER_TRAINING = env_bool("SUSPECT_LABELS_AFTER_TRAINING", False)
 # A training process records a heartbeat this often (seconds); a running run whose heartbeat is older
 # than the timeout is taken for dead (its worker was killed) and marked failed, so training can be
 # triggered again.

@@ -24,7 +24,12 @@ def image_set_expert_label(*, image_id: int, label: str | None) -> Image:
         raise ValueError("validation images must keep an expert label")
     image.expert_label = label
     image.refresh_effective_label()
-    image.save(update_fields=LABEL_FIELDS)
+    fields = list(LABEL_FIELDS)
+    if label is not None and image.label_suspect_score is not None:
+        # An expert's label is final: the suspicion (about the crowd's or the imported label) is settled.
+        image.label_suspect_score = image.label_suspected_at = None
+        fields += ["label_suspect_score", "label_suspected_at"]
+    image.save(update_fields=fields)
     return image
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from factories import make_image
 from modelzoo.selectors import training_data, training_images_unlabelled
-from quiz.models import Label, Split
+from quiz.models import Image, Label, Split
 
 pytestmark = pytest.mark.django_db
 
@@ -25,3 +25,22 @@ def test_it_trains_on_labelled_training_photos_and_validates_on_expert_ones():
     make_image(split=Split.VALIDATION, label=Label.CORROSION)
     data = training_data()
     assert [label for _, label in data.train] == [0] and [label for _, label in data.validation] == [1]
+
+
+def test_it_gives_suspect_labels_the_configured_lower_weight(settings):
+    settings.TRAIN_SUSPECT_WEIGHT = 0.3
+    clean = make_image(label=Label.CORROSION)
+    doubted = make_image(label=Label.CORROSION)
+    Image.objects.filter(pk=doubted.pk).update(label_suspect_score=0.8)
+    make_image(split=Split.VALIDATION, label=Label.CORROSION)
+    data = training_data()
+    assert dict(zip(data.train_image_ids, data.train_weights, strict=True)) == {clean.pk: 1.0, doubted.pk: 0.3}
+
+
+def test_it_weighs_nothing_when_no_label_is_suspect_or_the_weight_is_one(settings):
+    settings.TRAIN_SUSPECT_WEIGHT = 0.3
+    doubted = make_image(label=Label.CORROSION)
+    assert training_data().train_weights is None
+    Image.objects.filter(pk=doubted.pk).update(label_suspect_score=0.8)
+    settings.TRAIN_SUSPECT_WEIGHT = 1.0
+    assert training_data().train_weights is None

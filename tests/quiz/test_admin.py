@@ -84,3 +84,12 @@ def test_it_does_not_show_staff_an_unshared_upload(admin_client):
     for url in ("/admin/quiz/image/", f"/admin/quiz/image/{image.pk}/change/"):
         page = admin_client.get(url).content.decode()
         assert "private (not shared by its uploader)" in page and image.file.url not in page
+
+
+def test_it_filters_suspect_labels(admin_client):
+    suspect = make_image(label=Label.CORROSION)
+    make_image(label=Label.CORROSION)
+    Image.objects.filter(pk=suspect.pk).update(label_suspect_score=0.7)
+    response = admin_client.get("/admin/quiz/image/?suspect=yes")
+    assert [row.pk for row in response.context["cl"].result_list] == [suspect.pk]
+    assert len(admin_client.get("/admin/quiz/image/?suspect=no").context["cl"].result_list) == 1

@@ -95,3 +95,33 @@ def test_it_lets_only_staff_who_may_change_images_decide(client, staff):
     client.logout()
     response = client.post(f"{QUEUE}{image.pk}/decide/", {"decision": "corrosion"})
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def suspect(score: float, **fields) -> Image:
+    image = make_image(label=fields.pop("label", "corrosion"), **fields)
+    Image.objects.filter(pk=image.pk).update(label_suspect_score=score, label_suspected_at=timezone.now())
+    return image
+
+
+def test_it_lists_suspect_labels_most_doubted_first_apart_from_the_disagreements(admin_client):
+    controversial = with_votes({"none": 3}, {"some": 2})
+    mild, strong = suspect(0.6), suspect(0.93, label="no_corrosion")
+    suspect(0.99, excluded=True)
+    settled = suspect(0.9)
+    Image.objects.filter(pk=settled.pk).update(expert_label="corrosion")
+    response = admin_client.get(QUEUE + "?queue=suspect")
+    assert [row.pk for row in response.context["cl"].result_list] == [strong.pk, mild.pk]
+    html = response.content.decode()
+    assert "<b>93%</b> likely wrong<br>label: no corrosion" in html
+    assert "suspect labels" in html
+    # The default queue is still the crowd's disagreements.
+    assert [row.pk for row in admin_client.get(QUEUE).context["cl"].result_list] == [controversial.pk]
+
+
+def test_it_settles_a_suspect_label_with_the_expert_label_in_one_click(admin_client):
+    image = suspect(0.8)
+    admin_client.post(f"{QUEUE}{image.pk}/decide/", {"decision": "no_corrosion"})
+    image.refresh_from_db()
+    assert (image.expert_label, image.effective_label) == ("no_corrosion", "no_corrosion")
+    assert image.label_suspect_score is None
+    assert list(admin_client.get(QUEUE + "?queue=suspect").context["cl"].result_list) == []

@@ -233,3 +233,43 @@ def test_it_serves_rounds_with_their_thumbnails_in_one_go(django_assert_num_quer
         (pk, stored[pk].thumbnail.url, stored[pk].thumbnail_width, stored[pk].thumbnail_height) for pk, *_ in shown
     ]
     assert all(url.startswith("/media/thumbnails/") for _, url, _, _ in shown)
+
+
+def suspect_images(scores, **fields):
+    images = []
+    for score in scores:
+        image = make_image(label=Label.CORROSION, **fields)
+        Image.objects.filter(pk=image.pk).update(label_suspect_score=score)
+        images.append(image)
+    return images
+
+
+def test_it_serves_suspect_labels_before_images_awaiting_votes(settings):
+    settings.QUIZ_MIN_VOTES = 5
+    settings.QUIZ_SUSPECT_SHARE = 0.5
+    for _ in range(20):
+        make_image(label=None)
+    # Crowd-labelled already: without the preference only the rare sharpening slot would show them.
+    low, high, higher = suspect_images([0.6, 0.8, 0.9], votes_yes=4, votes_no=1, vote_count=5)
+    served = {image.id for image in round_images_select(voter_key=uuid.uuid4())}
+    assert served & {low.id, high.id, higher.id} == {high.id, higher.id}
+    settings.QUIZ_SUSPECT_SHARE = 0
+    served = {image.id for image in round_images_select(voter_key=uuid.uuid4())}
+    assert not served & {low.id, high.id, higher.id}
+
+
+def test_it_spreads_second_looks_over_the_suspects_fewest_votes_first_up_to_a_ceiling(settings):
+    settings.QUIZ_MIN_VOTES = 5
+    settings.QUIZ_SUSPECT_SHARE = 0.25
+    settings.QUIZ_SUSPECT_MAX_VOTES = 8
+    for _ in range(20):
+        make_image(label=None)
+    (looked_at,) = suspect_images([0.95], votes_yes=5, votes_no=2, vote_count=7)
+    (fresh,) = suspect_images([0.7], votes_yes=5, vote_count=5)
+    (done,) = suspect_images([0.99], votes_yes=5, votes_no=3, vote_count=8)
+    key = uuid.uuid4()
+    first = {image.id for image in take_round(key)}
+    assert fresh.id in first and not first & {looked_at.id, done.id}
+    # The voter judged it: the next round's suspect slot goes to the next one.
+    second = {image.id for image in take_round(key)}
+    assert looked_at.id in second and done.id not in second
