@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from quiz.errors import RoundExpired, RoundInvalid
 
@@ -30,12 +31,12 @@ def round_token_read(token: str, *, max_age: int) -> Round:
     try:
         payload = signing.loads(token, salt=_SALT, max_age=max_age)
     except signing.SignatureExpired:
-        raise RoundExpired("This round has expired; please take a new one.") from None
+        raise RoundExpired(_("This round has expired; please take a new one.")) from None
     except signing.BadSignature:
-        raise RoundInvalid("The round token is not valid.") from None
+        raise RoundInvalid(_("The round token is not valid.")) from None
     try:
         voter = uuid.UUID(hex=payload["v"])
         image_ids = tuple(int(i) for i in payload["i"])
     except (KeyError, TypeError, ValueError):
-        raise RoundInvalid("The round token is not valid.") from None
+        raise RoundInvalid(_("The round token is not valid.")) from None
     return Round(voter_key=voter, image_ids=image_ids)

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from uploads.errors import UploadError
@@ -13,7 +14,7 @@ def share_from(values: list[str]) -> bool:
     if not values:
         return False
     if len(values) != 1 or values[0] not in SHARE_VALUES:
-        raise UploadError("share: send true or false (or 1, 0, on).", code="invalid")
+        raise UploadError(_("share: send true or false (or 1, 0, on)."), code="invalid")
     return SHARE_VALUES[values[0]]
 
 
