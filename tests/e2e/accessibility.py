@@ -3,7 +3,7 @@
     assert_no_serious_axe_violations(page)
 
 fails with a readable list when axe finds a serious or critical violation of WCAG 2.x A/AA or of its
-best practices; minor and moderate ones are left to people (docs/accessibility.md).
+best practices; minor and moderate ones are left to people (docs/translations.md, *Accessibility*).
 """
 
 from __future__ import annotations
