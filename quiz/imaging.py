@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from django.utils.translation import gettext as _
+from django.apps import apps
+from django.utils.translation import gettext
 from PIL import Image as PILImage
 from PIL import ImageOps
 
@@ -50,6 +51,12 @@ class ImageInfo:
     @property
     def extension(self) -> str:
         return EXTENSIONS[self.format]
+
+
+def _(message: str) -> str:
+    """The message in the active language; English in the import and backfill pools' child processes, which
+    decode photos without Django set up (translations need the app registry)."""
+    return gettext(message) if apps.ready else message
 
 
 def _undecodable(exc: Exception) -> str:
