@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db.models import Count, IntegerField, Sum
 from django.db.models.functions import Cast, Floor, Greatest, TruncDate
 
-from modelzoo.models import ModelVersion
+# The public model card shows the same history (Figure 3b); it lives with the model zoo.
+from modelzoo.selectors import model_history  # noqa: F401
 from quiz.models import Image, VoteTally
 from uploads.models import Upload
 
@@ -30,11 +31,6 @@ def votes_per_day() -> list[tuple]:
     rows = list(VoteTally.objects.values("day").annotate(n=Sum("votes")).order_by("day"))
     totals = accumulate(row["n"] for row in rows)
     return [(row["day"], row["n"], total) for row, total in zip(rows, totals)]
-
-
-def model_history() -> list[dict]:
-    """Validation accuracy per version against time and against votes — the paper's Figure 3b."""
-    return list(ModelVersion.objects.order_by("version").values("version", "val_accuracy", "created_at", "n_votes"))
 
 
 def label_balance() -> list[dict]:

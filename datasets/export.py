@@ -32,11 +32,26 @@ from django.conf import settings
 from django.utils import timezone
 
 from datasets.selectors import BALANCE_RULE, DatasetSelection
-from quiz.models import Image, Label, Split
+from quiz.models import QUESTIONS, Image, Label, Split, Wording
+from quiz.selectors import votes_by_wording
 
 logger = logging.getLogger(__name__)
 
-CSV_COLUMNS = ["file", "split", "effective_label", "label_source", "yes_votes", "no_votes", "agreement", "expert_label"]
+CSV_COLUMNS = [
+    "file",
+    "split",
+    "effective_label",
+    "label_source",
+    "yes_votes",
+    "no_votes",
+    "agreement",
+    "expert_label",
+    # The votes split by the question they answered (quiz.models.Wording), so the two wordings can be compared.
+    "yes_votes_any",
+    "no_votes_any",
+    "yes_votes_repair",
+    "no_votes_repair",
+]
 CHUNK_SIZE = 64 * 1024
 # Rows loaded per query while streaming: few enough to keep memory flat, enough that a large export
 # is not one query per photo.
@@ -54,14 +69,16 @@ def archive_name(image: Image) -> str:
     return f"{image.split}/{image.effective_label}/{image.sha256[:16]}.{extension}"
 
 
-def _in_order(selection: DatasetSelection, batch_size: int) -> Iterator[Image]:
+def _in_order(selection: DatasetSelection, batch_size: int) -> Iterator[tuple[Image, dict]]:
+    """The selected photos in order, each with its votes by wording ({wording: (yes, no)})."""
     ids = selection.image_ids
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size]
         # Loaded (and so filtered again) just before their bytes go out: a photo excluded while a long
         # export is streaming must still not leave, and its labels.csv row must match its folder.
         found = selection.images.in_bulk(batch)
-        yield from (found[pk] for pk in batch if pk in found)
+        by_wording = votes_by_wording(image_ids=list(found))
+        yield from ((found[pk], by_wording.get(pk, {})) for pk in batch if pk in found)
 
 
 @dataclass
@@ -87,7 +104,7 @@ class DatasetExport:
         with tempfile.SpooledTemporaryFile(max_size=1024 * 1024, mode="w+", encoding="utf-8", newline="") as rows:
             writer = csv.writer(rows)
             writer.writerow(CSV_COLUMNS)
-            for image in _in_order(self.selection, self.batch_size):
+            for image, by_wording in _in_order(self.selection, self.batch_size):
                 try:
                     handle = image.file.storage.open(image.file.name, "rb")
                 except OSError:
@@ -99,7 +116,7 @@ class DatasetExport:
                     yield archive_name(image), lambda handle=handle: handle.chunks(CHUNK_SIZE)
                 finally:
                     handle.close()
-                writer.writerow(_csv_row(image))
+                writer.writerow(_csv_row(image, by_wording))
                 self.counts[(image.split, image.effective_label)] += 1
             rows.seek(0)
             yield "labels.csv", lambda: _text_chunks(rows)
@@ -135,7 +152,7 @@ digits of its SHA-256. `labels.csv` has a row per photo: {", ".join(CSV_COLUMNS)
 
 ## Labels and their provenance
 
-Labels are crowd-sourced. Volunteers were asked: "{settings.QUIZ_QUESTION}" {crowd_rule()} Each photo's label is
+Labels are crowd-sourced. {wording_rule()} {crowd_rule()} Each photo's label is
 the first of: an expert's label, the crowd's label, the label it was imported with from its original source.
 `label_source` (expert, crowd or imported) says which one it carries, `expert_label` gives the expert's where
 there is one, and `yes_votes`, `no_votes` and `agreement` (the share of votes on the majority side, empty without
@@ -149,6 +166,17 @@ use them to evaluate, not to train.
 - balanced: {BALANCE_RULE if selection.balanced else "no"}
 - photos excluded by reviewers are never exported; unlabelled photos are not exported.{missing}
 """
+
+
+def wording_rule() -> str:
+    """Which questions the votes answered (QUIZ_WORDING now; each vote records its own)."""
+    asked = QUESTIONS[settings.QUIZ_WORDING]
+    return (
+        f'Volunteers are now asked: "{asked}" (QUIZ_WORDING={settings.QUIZ_WORDING}). Each vote records the wording '
+        f'it answered: "any" ("{QUESTIONS[Wording.ANY]}", the paper\'s question) or "repair" '
+        f'("{QUESTIONS[Wording.REPAIR]}", the paper\'s recommended rephrasing). The `*_any` and `*_repair` '
+        "columns of `labels.csv` split each photo's votes by wording, so the two can be compared."
+    )
 
 
 def crowd_rule() -> str:
@@ -165,8 +193,10 @@ def crowd_rule() -> str:
     return f"Once a photo has {settings.QUIZ_MIN_VOTES} votes its crowd label is the majority; a tie stays undecided."
 
 
-def _csv_row(image: Image) -> list:
+def _csv_row(image: Image, by_wording: dict[str, tuple[int, int]]) -> list:
     agreement = image.agreement
+    any_yes, any_no = by_wording.get(Wording.ANY, (0, 0))
+    repair_yes, repair_no = by_wording.get(Wording.REPAIR, (0, 0))
     return [
         archive_name(image),
         image.split,
@@ -176,6 +206,10 @@ def _csv_row(image: Image) -> list:
         image.votes_no,
         "" if agreement is None else f"{agreement:.4f}",
         image.expert_label or "",
+        any_yes,
+        any_no,
+        repair_yes,
+        repair_no,
     ]
 
 

@@ -1,16 +1,20 @@
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from corrosiondetector.media import private_file_response
 from corrosiondetector.openapi import error_responses
+from modelzoo.card import DISCLAIMER, LIMITATIONS
+from modelzoo.errors import NoModelYet
 from modelzoo.models import ModelVersion
 from modelzoo.permissions import CanTriggerTraining, CanViewModels
-from modelzoo.selectors import model_version_get
-from modelzoo.serializers import ModelVersionOutput, RetrainInput, TrainingRunOutput
+from modelzoo.selectors import ModelCard, model_card, model_version_get
+from modelzoo.serializers import ModelCardOutput, ModelVersionOutput, RetrainInput, TrainingRunOutput
 from modelzoo.services import training_run_request
 
 
@@ -82,3 +86,71 @@ class ModelVersionOnnxApi(APIView):
             storage=found.onnx.storage,
             filename=f"corrosion-v{found.version}-{found.onnx_sha256[:12]}.onnx",
         )
+
+
+class ActiveModelApi(APIView):
+    """The public model card as JSON: anyone may read how good the model in service is."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="The model in service: its public model card",
+        description="The active version, what it trained on, its validation accuracy with the confusion matrix "
+        "and calibration, accuracy against votes over all versions, the forecast of votes for 95 / 99 / 99.9 %, "
+        "and its known limitations. Anonymous. No active model: 404 with code no_active_model.",
+        responses={200: ModelCardOutput, **error_responses(404, e404="No model is active yet (no_active_model).")},
+    )
+    def get(self, request):
+        card = model_card()
+        if card is None:
+            raise NoModelYet("No model is active yet: volunteers' labels will train the first one.")
+        return Response(ModelCardOutput(model_card_data(card)).data)
+
+
+def model_card_data(card: ModelCard) -> dict:
+    version = card.version
+    provenance = card.provenance
+    return {
+        "version": version.version,
+        "architecture": version.architecture,
+        "trained_at": version.created_at,
+        "activated_at": version.activated_at,
+        "training_photos": None
+        if provenance is None
+        else {"total": provenance.total, **provenance.counts, "recorded": provenance.recorded},
+        "validation": {
+            "images": version.n_val_images,
+            "accuracy": version.val_accuracy,
+            "balanced_accuracy": version.balanced_accuracy,
+            "precision": version.precision,
+            "recall": version.recall,
+            "confusion": {"labels": ["no_corrosion", "corrosion"], "matrix": version.confusion},
+        },
+        "calibration": {
+            "temperature": version.temperature,
+            "ece": version.ece,
+            "ece_calibrated": version.ece_calibrated,
+        },
+        "history": [
+            {
+                "version": row["version"],
+                "n_votes": row["n_votes"],
+                "val_accuracy": row["val_accuracy"],
+                "trained_at": row["created_at"],
+            }
+            for row in card.history
+        ],
+        "forecast": {
+            "ok": card.forecast.ok,
+            "reason": card.forecast.reason,
+            "votes_now": card.votes_now,
+            "targets": [
+                {"accuracy": target, "votes": round(mid), "votes_low": round(low), "votes_high": round(high)}
+                for target, (low, mid, high) in card.forecast.votes_needed.items()
+            ],
+        },
+        "limitations": [str(text) for text in LIMITATIONS],
+        "disclaimer": str(DISCLAIMER),
+        "url": reverse("modelzoo:card"),
+    }

@@ -25,3 +25,10 @@ class NoActiveModel(ModelZooError):
 class NothingToRollBackTo(ModelZooError):
     status_code = 409
     code = "nothing_to_roll_back_to"
+
+
+class NoModelYet(ModelZooError):
+    """The public model card when no version is active (nothing to describe yet)."""
+
+    status_code = 404
+    code = "no_active_model"

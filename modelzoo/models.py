@@ -76,6 +76,9 @@ class ModelVersion(models.Model):
     n_pseudo_labels = models.PositiveIntegerField(default=0)
     pseudo_labels = models.JSONField(default=dict, blank=True)
     n_val_images = models.PositiveIntegerField()
+    # Training photos by where their label came from, counted when the data was read:
+    # {"expert": n, "crowd": n, "imported": n, "model": n}. Empty on versions trained before it was recorded.
+    train_provenance = models.JSONField(default=dict, blank=True)
     # The training images' ids, so a withdrawn upload can be traced to the versions that learned from it.
     train_image_ids = models.JSONField(default=list, blank=True)
     # Images deleted after this version trained on them: [{"image_id": 12, "withdrawn_at": "2026-12-02T…"}].

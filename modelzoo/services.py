@@ -181,6 +181,7 @@ def _train_and_register(run: TrainingRun, *, progress: bool) -> ModelVersion:
             snapshot_at=snapshot_at,
             pseudo_labels=pseudo_labels,
             train_image_ids=data.train_image_ids,
+            train_provenance={**data.provenance, "model": len(pseudo_labels)},
         )
     if run.promote:
         model_version_promote(version_id=version.pk)
@@ -247,10 +248,12 @@ def model_version_register(
     snapshot_at,
     pseudo_labels: dict[int, int] | None = None,
     train_image_ids: list[int] | None = None,
+    train_provenance: dict[str, int] | None = None,
 ) -> ModelVersion:
     """Store a trained model's files and metrics as the next version (a candidate) and close its run.
 
-    `train_image_ids` and the images the model labelled itself are what it learned from.
+    `train_image_ids` and the images the model labelled itself are what it learned from;
+    `train_provenance` counts them by where their labels came from (the public model card shows it).
     """
     number = (ModelVersion.objects.aggregate(n=Max("version"))["n"] or 0) + 1
     onnx_sha, checkpoint_sha = sha256_of(onnx), sha256_of(checkpoint)
@@ -269,6 +272,7 @@ def model_version_register(
             n_pseudo_labels=len(pseudo_labels or {}),
             pseudo_labels={str(image_id): label for image_id, label in (pseudo_labels or {}).items()},
             train_image_ids=sorted({*(train_image_ids or []), *(pseudo_labels or {})}),
+            train_provenance=train_provenance or {},
             n_val_images=result["n_val"],
             n_votes=n_votes,
             history=result["history"],

@@ -128,7 +128,7 @@ class ImageAdmin(admin.ModelAdmin):
         "near_duplicate_of",
     ]
     fields = (
-        ["preview", "file", "split", "source", "original_name", "imported_label", "expert_label"]
+        ["preview", "file", "split", "source", "original_name", "imported_label", "expert_label", "expert_note"]
         + [f for f in readonly_fields if f != "preview"]
         + ["excluded", "excluded_reason"]
     )
@@ -243,9 +243,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Vote)
 class VoteAdmin(ReadOnlyAdmin):
-    list_display = ["id", "image_id", "voter", "corrosion", "expertise", "created_at"]
+    list_display = ["id", "image_id", "voter", "corrosion", "expertise", "wording", "created_at"]
     list_select_related = ["voter"]
-    list_filter = ["corrosion", "expertise"]
+    # The question each vote answered: filter by it to compare the two wordings (QUIZ_WORDING).
+    list_filter = ["corrosion", "expertise", "wording"]
     raw_id_fields = ["voter", "image"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False

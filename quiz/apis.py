@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 from corrosiondetector.openapi import RETRY_AFTER, error_responses
 from quiz.errors import ImageNotInQuiz
 from quiz.identity import ip_hash, voter_key
-from quiz.models import Expertise, ReportReason
+from quiz.models import QUESTIONS, Expertise, Label, ReportReason, Wording
 from quiz.rounds import round_token_make
-from quiz.selectors import round_images_select, voter_get
+from quiz.selectors import gold_feedback, round_images_select, voter_get
 from quiz.serializers import ExpertiseInput, ReportInput, RoundSubmitInput
 from quiz.services.reports import image_report
 from quiz.services.votes import vote_cast, voter_set_expertise
@@ -68,12 +68,26 @@ class RoundImageOutput(serializers.Serializer):
 class RoundOutput(serializers.Serializer):
     round = serializers.CharField(help_text="signed round token: send it back with the answers")
     question = serializers.CharField()
+    wording = serializers.ChoiceField(
+        choices=Wording.choices, help_text="which question this is (QUIZ_WORDING); the round's votes record it"
+    )
     images = RoundImageOutput(many=True)
+
+
+class GoldFeedbackOutput(serializers.Serializer):
+    image_id = serializers.IntegerField()
+    expert_label = serializers.ChoiceField(choices=Label.choices, help_text="what the experts said")
+    your_answer = serializers.ChoiceField(choices=Label.choices)
+    agreed = serializers.BooleanField()
+    note = serializers.CharField(help_text="why, in the experts' words; may be empty")
 
 
 class RoundRecordedOutput(serializers.Serializer):
     recorded = serializers.IntegerField(help_text="votes recorded: one per image of the round")
     votes_cast = serializers.IntegerField(help_text="the voter's votes so far")
+    feedback = GoldFeedbackOutput(
+        many=True, help_text="the round's gold questions (photos with an expert label): what the experts said"
+    )
 
 
 class VoterOutput(serializers.Serializer):
@@ -90,10 +104,12 @@ class RoundApi(PublicApi):
     def get(self, request):
         key = voter_key(request)
         images = round_images_select(voter_key=key)
+        wording = settings.QUIZ_WORDING
         return Response(
             {
-                "round": round_token_make(voter_key=key, image_ids=[image.id for image in images]),
-                "question": settings.QUIZ_QUESTION,
+                "round": round_token_make(voter_key=key, image_ids=[image.id for image in images], wording=wording),
+                "question": QUESTIONS[wording],
+                "wording": wording,
                 "images": [_round_image(request, image) for image in images],
             }
         )
@@ -119,15 +135,36 @@ class RoundApi(PublicApi):
     def post(self, request):
         payload = RoundSubmitInput(data=request.data)
         payload.is_valid(raise_exception=True)
+        key = voter_key(request)
         result = vote_cast(
-            voter_key=voter_key(request),
+            voter_key=key,
             round_token=payload.validated_data["round"],
             corrosion_ids=payload.validated_data["corrosion"],
             ip_hash=ip_hash(request),
         )
+        # One more query, only for the rounds that held a gold question.
+        gold = gold_feedback(voter_key=key, image_ids=result.gold_image_ids) if result.gold_image_ids else []
         return Response(
-            {"recorded": len(result.votes), "votes_cast": result.votes_cast}, status=status.HTTP_201_CREATED
+            {
+                "recorded": len(result.votes),
+                "votes_cast": result.votes_cast,
+                "feedback": [_feedback(item) for item in gold],
+            },
+            status=status.HTTP_201_CREATED,
         )
+
+
+def _feedback(item) -> dict:
+    def label(corrosion: bool) -> str:
+        return Label.CORROSION if corrosion else Label.NO_CORROSION
+
+    return {
+        "image_id": item.image.id,
+        "expert_label": label(item.expert_corrosion),
+        "your_answer": label(item.your_corrosion),
+        "agreed": item.agreed,
+        "note": item.note,
+    }
 
 
 def _round_image(request, image) -> dict:

@@ -23,6 +23,25 @@ class LabelSource(models.TextChoices):
     IMPORTED = "imported", "Imported"
 
 
+class Wording(models.TextChoices):
+    """Which question a vote answered. The paper asked "any signs of corrosion" and recommends asking
+    about corrosion worth repairing instead; recording the wording on every vote lets the two be compared."""
+
+    ANY = "any", _("Any signs of corrosion")
+    REPAIR = "repair", _("Corrosion you would recommend be repaired")
+
+    @property
+    def question(self) -> str:
+        return QUESTIONS[self]
+
+
+# The question each wording puts to volunteers (QUIZ_WORDING chooses which one the quiz asks).
+QUESTIONS = {
+    Wording.ANY: _("Please select the images in which you see any signs of corrosion."),
+    Wording.REPAIR: _("Please select the images that show steel corrosion that you would recommend be repaired."),
+}
+
+
 class Split(models.TextChoices):
     TRAIN = "train", "Train"
     VALIDATION = "validation", "Validation"
@@ -140,6 +159,13 @@ class Image(models.Model):
     # excluded=False. Stored, and derived from the reasons above by refresh_excluded().
     excluded = models.BooleanField(default=False)
     excluded_reason = models.CharField(max_length=255, blank=True, help_text="staff's reason, with excluded_by_staff")
+    # Shown to a volunteer after they answered this photo as a gold question: why the experts labelled it so.
+    expert_note = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="optional: why the experts' label is what it is, shown to volunteers after they answer it",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -293,6 +319,9 @@ class Vote(models.Model):
     corrosion = models.BooleanField()
     # The voter's self-reported expertise when voting, so splits by expertise need no join.
     expertise = models.CharField(max_length=16, choices=Expertise.choices, blank=True, default="")
+    # The question the voter was shown (carried by the round token, so a setting changed mid-round does not
+    # mislabel it). Votes from before wordings were recorded answered the original one, "any".
+    wording = models.CharField(max_length=16, choices=Wording.choices, default=Wording.ANY, db_default=Wording.ANY)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

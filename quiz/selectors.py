@@ -5,13 +5,15 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import Least
 
-from quiz.models import Image, LabelSource, Moderation, Split, Vote, Voter
+from quiz.models import Image, Label, LabelSource, Moderation, Split, Vote, Voter, VoteTally
 from quiz.sql import prepared_cursor
 
 
@@ -224,3 +226,94 @@ def _levels(
         level = batch[0].vote_count
         bound = level if descending else level + 1
     return picked
+
+
+@dataclass(frozen=True)
+class GoldFeedback:
+    """What the experts said about a photo the voter has just answered as a gold question."""
+
+    image: Image
+    expert_corrosion: bool
+    your_corrosion: bool
+    note: str
+
+    @property
+    def agreed(self) -> bool:
+        return self.expert_corrosion == self.your_corrosion
+
+
+def gold_feedback(*, voter_key: uuid.UUID, image_ids: Iterable[int]) -> list[GoldFeedback]:
+    """The voter's answers on these photos beside the experts' labels (photos without one are left out)."""
+    votes = (
+        Vote.objects.filter(voter__key=voter_key, image_id__in=list(image_ids), image__expert_label__isnull=False)
+        .select_related("image")
+        .order_by("image_id")
+    )
+    return [
+        GoldFeedback(
+            image=vote.image,
+            expert_corrosion=vote.image.expert_label == Label.CORROSION,
+            your_corrosion=vote.corrosion,
+            note=vote.image.expert_note,
+        )
+        for vote in votes
+    ]
+
+
+@dataclass(frozen=True)
+class VoterRecord:
+    """A volunteer's part, for their own page (/me/)."""
+
+    votes: int  # answers given (votes still held: a withdrawn upload takes its vote with it)
+    gold_answered: int  # answers on photos with an expert label
+    gold_agreed: int  # ... that match it
+    photos_labelled: int  # photos voted on that now carry a crowd label
+    first_vote_at: datetime | None
+
+    @property
+    def gold_agreement(self) -> float | None:
+        return self.gold_agreed / self.gold_answered if self.gold_answered else None
+
+
+def voter_record(*, key: uuid.UUID) -> VoterRecord:
+    """One aggregate query over the voter's votes (the vote table's voter index)."""
+    agreed = Q(image__expert_label=Label.CORROSION, corrosion=True) | Q(
+        image__expert_label=Label.NO_CORROSION, corrosion=False
+    )
+    figures = Vote.objects.filter(voter__key=key).aggregate(
+        votes=Count("pk"),
+        gold_answered=Count("pk", filter=Q(image__expert_label__isnull=False)),
+        gold_agreed=Count("pk", filter=agreed),
+        photos_labelled=Count("pk", filter=Q(image__crowd_label__isnull=False)),
+        first_vote_at=Min("created_at"),
+    )
+    return VoterRecord(**figures)
+
+
+def voter_votes_moments(*, key: uuid.UUID) -> dict[int, datetime]:
+    """{image id: when the voter voted on it}, for matching against what a model trained on."""
+    return dict(Vote.objects.filter(voter__key=key).values_list("image_id", "created_at"))
+
+
+def votes_since(moment: datetime) -> int:
+    """Votes cast since `moment`'s day, from the daily tally (a few rows a day, never the vote table)."""
+    return VoteTally.objects.filter(day__gte=moment.date()).aggregate(n=Sum("votes"))["n"] or 0
+
+
+def votes_total() -> int:
+    """Every vote cast and still held, from the daily tally."""
+    return VoteTally.objects.aggregate(n=Sum("votes"))["n"] or 0
+
+
+def votes_by_wording(*, image_ids: list[int]) -> dict[int, dict[str, tuple[int, int]]]:
+    """{image id: {wording: (yes votes, no votes)}}: one grouped query (the vote table's image index)."""
+    rows = (
+        Vote.objects.filter(image_id__in=image_ids)
+        .values("image_id", "wording")
+        .annotate(yes=Count("pk", filter=Q(corrosion=True)), no=Count("pk", filter=Q(corrosion=False)))
+        .order_by()
+    )
+    found: dict[int, dict[str, tuple[int, int]]] = {}
+    for row in rows:
+        found.setdefault(row["image_id"], {})[row["wording"]] = (row["yes"], row["no"])
+    return found

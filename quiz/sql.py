@@ -80,11 +80,11 @@ LEFT JOIN (quiz_vote v JOIN quiz_voter w ON w.id = v.voter_id) ON v.image_id IN 
 # constraint stands in for a check before the insert: a vote the voter had cast already is left out of
 # what it returns, and the caller refuses the round.
 VOTES_INSERT = """
-INSERT INTO quiz_vote (voter_id, image_id, corrosion, expertise, created_at) VALUES {rows}
+INSERT INTO quiz_vote (voter_id, image_id, corrosion, expertise, wording, created_at) VALUES {rows}
 ON CONFLICT (voter_id, image_id) DO NOTHING
 RETURNING id, image_id
 """
-VOTE_COLUMNS = ("voter_id", "image_id", "corrosion", "expertise", "created_at")
+VOTE_COLUMNS = ("voter_id", "image_id", "corrosion", "expertise", "wording", "created_at")
 
 # Adds to a day's vote tally. A random one of VoteTally.SHARDS rows per (day, expertise) keeps
 # concurrent voters from queueing on one counter row.

@@ -6,30 +6,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop, ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from corrosiondetector.views import slow_down
 from quiz.errors import AlreadyReported, ImageNotInQuiz, QuizError
 from quiz.identity import ip_hash, voter_key
-from quiz.models import Expertise, ReportReason
-from quiz.rounds import round_token_make
-from quiz.selectors import image_in_quiz_get, round_images_select, voter_get
+from quiz.models import QUESTIONS, Expertise, ReportReason
+from quiz.rounds import feedback_token_make, feedback_token_read, round_token_make
+from quiz.selectors import gold_feedback, image_in_quiz_get, round_images_select, voter_get
 from quiz.services.reports import image_report
 from quiz.services.votes import vote_cast, voter_set_expertise
 from quiz.throttles import quiz_wait, report_wait
-
-# The question is a setting (QUIZ_QUESTION); the wordings the project ships are translated, a custom one
-# is shown as it is set.
-SHIPPED_QUESTIONS = (gettext_noop("Please select the images in which you see any signs of corrosion."),)
-
-
-def question_text() -> str:
-    """QUIZ_QUESTION in the page's language when it is one of SHIPPED_QUESTIONS, else as set."""
-    question = settings.QUIZ_QUESTION
-    return _(question) if question in SHIPPED_QUESTIONS else question
-
 
 # What static/js/quiz.js says, in the page's language: rendered into the page with json_script.
 JS_STRINGS = {
@@ -51,10 +42,14 @@ def quiz_page(request: HttpRequest) -> HttpResponse:
         return slow_down(request, wait, _("You have answered a lot of rounds very quickly."))
     images = round_images_select(voter_key=key)
     voter = voter_get(key=key)
+    wording = settings.QUIZ_WORDING
+    feedback_ids = feedback_token_read(request.GET.get("feedback", ""), voter_key=key)
     context = {
-        "question": question_text(),
+        "question": QUESTIONS[wording],
         "images": images,
-        "round": round_token_make(voter_key=key, image_ids=[image.id for image in images]),
+        "round": round_token_make(voter_key=key, image_ids=[image.id for image in images], wording=wording),
+        # Only after a round that held a gold question: what the experts said about it.
+        "feedback": gold_feedback(voter_key=key, image_ids=feedback_ids) if feedback_ids else [],
         "votes_cast": voter.votes_cast if voter else 0,
         "expertise": voter.expertise if voter else "",
         "expertise_choices": [c for c in Expertise.choices if c[0]],
@@ -89,6 +84,9 @@ def _submit_round(request: HttpRequest) -> HttpResponse:
         )
         % {"count": len(result.votes), "total": result.votes_cast},
     )
+    if result.gold_image_ids:
+        token = feedback_token_make(voter_key=voter_key(request), image_ids=result.gold_image_ids)
+        return redirect(f"{reverse('quiz:home')}?{urlencode({'feedback': token})}")
     return redirect("quiz:home")
 
 

@@ -30,6 +30,9 @@ class Upload(models.Model):
         "modelzoo.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="uploads"
     )
     heatmap = models.FileField(upload_to="heatmaps/", max_length=255, blank=True)
+    # Where the heatmap is hottest, as a region code of modelzoo.ml.heatmap_text ("upper_left", "spread", …);
+    # empty for no corrosion, and for uploads classified before it was computed.
+    heatmap_region = models.CharField(max_length=16, blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     failure_reason = models.CharField(max_length=500, blank=True)
     corrected_label = models.CharField(max_length=16, choices=Label.choices, null=True, blank=True)

@@ -1,6 +1,9 @@
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from modelzoo.card import heatmap_description
+from quiz.models import Label
 from uploads.errors import UploadError
 from uploads.files import upload_file_url
 from uploads.models import Upload
@@ -29,7 +32,25 @@ class UploadOutput(serializers.ModelSerializer):
         help_text="shown to volunteers and used for training (after moderation); unshared, its files are served "
         "to the uploader alone",
     )
+    model_accuracy = serializers.FloatField(
+        source="model_version.val_accuracy",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="the verdict's model version: its accuracy on the expert-labelled validation photos",
+    )
+    model_card_url = serializers.SerializerMethodField(
+        help_text="the public model card (/model/): what the model learned from, how good it is, its limits"
+    )
     heatmap_url = serializers.SerializerMethodField()
+    heatmap_region = serializers.CharField(
+        read_only=True,
+        help_text='where the heatmap puts the corrosion: upper_left … centre … lower_right, or "spread"; '
+        '"" for no corrosion',
+    )
+    heatmap_description = serializers.SerializerMethodField(
+        help_text="heatmap_region in words (the heatmap's alt text); empty when there is nothing to say"
+    )
     image_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
 
@@ -41,8 +62,12 @@ class UploadOutput(serializers.ModelSerializer):
             "label",
             "probability",
             "model_version",
+            "model_accuracy",
+            "model_card_url",
             "shared",
             "heatmap_url",
+            "heatmap_region",
+            "heatmap_description",
             "image_url",
             "thumbnail_url",
             "corrected_label",
@@ -54,6 +79,12 @@ class UploadOutput(serializers.ModelSerializer):
     def _absolute(self, url: str | None) -> str | None:
         request = self.context.get("request")
         return request.build_absolute_uri(url) if (url and request) else url
+
+    def get_model_card_url(self, upload: Upload) -> str | None:
+        return self._absolute(reverse("modelzoo:card")) if upload.model_version_id else None
+
+    def get_heatmap_description(self, upload: Upload) -> str:
+        return heatmap_description(upload.heatmap_region) if upload.label == Label.CORROSION else ""
 
     def get_heatmap_url(self, upload: Upload) -> str | None:
         return self._absolute(upload_file_url(upload, "heatmap"))

@@ -117,7 +117,8 @@ def _enqueue(upload_id: uuid.UUID) -> None:
 def upload_classify(*, upload_id: uuid.UUID) -> Upload | None:
     """Give an upload the active model's verdict and heatmap. Safe to run twice."""
     from modelzoo.inference import classifier_for
-    from modelzoo.ml.serving import render_heatmap_overlay
+    from modelzoo.ml.heatmap_text import heatmap_region
+    from modelzoo.ml.serving import CORROSION, heat_on_photo, render_heatmap_overlay
 
     upload = Upload.objects.select_related("image").filter(pk=upload_id).first()
     if upload is None or upload.is_final:
@@ -145,11 +146,15 @@ def upload_classify(*, upload_id: uuid.UUID) -> Upload | None:
         preview = photo.convert("RGB")
         preview.thumbnail((HEATMAP_SIDE, HEATMAP_SIDE))
         overlay = render_heatmap_overlay(preview, prediction.cam, input_size=classifier.input_size)
-    _upload_finish(upload.pk, prediction=prediction, version=version, overlay=overlay)
+    # Said in words once, here, for the alt text and caption; nothing is claimed for "no corrosion".
+    region = ""
+    if prediction.label == CORROSION:
+        region = heatmap_region(heat_on_photo(preview.size, prediction.cam, input_size=classifier.input_size))
+    _upload_finish(upload.pk, prediction=prediction, version=version, overlay=overlay, region=region)
     return Upload.objects.filter(pk=upload.pk).first()
 
 
-def _upload_finish(upload_id: uuid.UUID, *, prediction, version, overlay) -> None:
+def _upload_finish(upload_id: uuid.UUID, *, prediction, version, overlay, region: str = "") -> None:
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -162,8 +167,10 @@ def _upload_finish(upload_id: uuid.UUID, *, prediction, version, overlay) -> Non
             upload.probability = float(prediction.probability)
             upload.model_version = version
             upload.heatmap = _heatmap_save(overlay, shared=upload.shared, written=written)
+            upload.heatmap_region = region
             upload.finished_at = timezone.now()
-            upload.save(update_fields=["status", "label", "probability", "model_version", "heatmap", "finished_at"])
+            fields = ["status", "label", "probability", "model_version", "heatmap", "heatmap_region", "finished_at"]
+            upload.save(update_fields=fields)
     except BaseException:
         files_remove(written)
         raise

@@ -15,7 +15,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from corrosiondetector.media import private_file_response, storage_for
 from corrosiondetector.views import slow_down
+from modelzoo.card import heatmap_description
 from quiz.identity import ip_hash, voter_key
+from quiz.models import Label
 from uploads.errors import UploadError, UploadNotFound, UploadTooLarge, upload_max_megabytes
 from uploads.files import UPLOAD_FILES, upload_file_urls
 from uploads.identity import caller_key
@@ -46,7 +48,12 @@ JS_STRINGS = {
     "corrosion": gettext_lazy("Corrosion"),
     "no_corrosion": gettext_lazy("No corrosion"),
     "probability": gettext_lazy("probability of corrosion %(probability)s (model v%(version)s)"),
-    "heatmap_alt": gettext_lazy("Your photo with a heatmap: warm colours mark where the model sees corrosion"),
+    # %(accuracy)s: the verdict's model's validation accuracy, as "91.2 %".
+    "model_quality": gettext_lazy(
+        "The probability is calibrated. This model was right on %(accuracy)s of the photos experts checked."
+    ),
+    "about_model": gettext_lazy("About the model and what it cannot do"),
+    "heatmap_alt": gettext_lazy("Your photo with a heatmap: warm colours mark where the model sees corrosion."),
     "heatmap_caption": gettext_lazy("Warm colours mark where the model sees corrosion."),
     "no_model": gettext_lazy("No model is trained yet, so there is no verdict."),
     "failed": gettext_lazy("Sorry, the photo could not be classified."),
@@ -136,7 +143,13 @@ def _results_page(request: HttpRequest, context: dict, results: list[_Result]) -
 def upload_result_page(request: HttpRequest, upload_id) -> HttpResponse:
     upload = _visible_or_404(request, upload_id)
     is_uploader = upload.uploader_key == caller_key(request)
-    context = {"upload": upload, "is_uploader": is_uploader, "urls": upload_file_urls(upload)}
+    context = {
+        "upload": upload,
+        "is_uploader": is_uploader,
+        "urls": upload_file_urls(upload),
+        # Computed once by the worker; nothing is claimed for a "no corrosion" verdict.
+        "heatmap_description": heatmap_description(upload.heatmap_region) if upload.label == Label.CORROSION else "",
+    }
     return render(request, "uploads/result.html", context)
 
 

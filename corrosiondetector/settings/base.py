@@ -249,7 +249,13 @@ SPECTACULAR_SETTINGS = {
 # --- Quiz ----------------------------------------------------------------------------------------------
 QUIZ_MIN_VOTES = env_int("QUIZ_MIN_VOTES", 5, minimum=1)
 QUIZ_ROUND_SIZE = env_int("QUIZ_ROUND_SIZE", 4, minimum=1, maximum=20)
-QUIZ_QUESTION = env_str("QUIZ_QUESTION", "Please select the images in which you see any signs of corrosion.")
+# Which question the quiz asks (quiz.models.QUESTIONS): "any" (the paper's: any signs of corrosion) or
+# "repair" (the paper's recommended rephrasing: corrosion you would recommend be repaired). Every vote
+# records the wording it answered. The texts live in code, where they are translated.
+QUIZ_WORDING = env_choice("QUIZ_WORDING", "any", ("any", "repair"))
+if env_str("QUIZ_QUESTION"):
+    # A free-text question could be neither translated nor told apart in the votes: refuse it loudly.
+    raise ImproperlyConfigured("QUIZ_QUESTION is replaced by QUIZ_WORDING=any|repair (docs/configuration.md).")
 QUIZ_ROUND_MAX_AGE = env_int("QUIZ_ROUND_MAX_AGE", 6 * 3600, minimum=10)
 # Share of rounds that carry one expert-labelled validation image as a gold question.
 QUIZ_GOLD_RATE = env_float("QUIZ_GOLD_RATE", 0.1, minimum=0.0, maximum=1.0)
@@ -285,6 +291,9 @@ VOTER_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
 MODEL_PROMOTION_TOLERANCE = env_float("MODEL_PROMOTION_TOLERANCE", 0.0, minimum=0.0, maximum=1.0)
 RETRAIN_MIN_NEW_LABELS = env_int("RETRAIN_MIN_NEW_LABELS", 50, minimum=1)
 RETRAIN_CHECK_MINUTES = env_int("RETRAIN_CHECK_MINUTES", 10, minimum=1)
+# Seconds the quiz's community strip (votes this week, labels until the next retrain, next milestone)
+# is cached: the quiz page must stay fast, and these figures move slowly.
+COMMUNITY_CACHE_SECONDS = env_int("COMMUNITY_CACHE_SECONDS", 60, minimum=0)
 TRAINING_DEVICE = env_choice("TRAINING_DEVICE", "auto", ("auto", "cpu", "cuda"))
 # Overrides of the training configuration's defaults, e.g. '{"epochs": 20, "width": 24}'.
 TRAINING_CONFIG = env_json_object("TRAINING_CONFIG", {})

@@ -22,3 +22,5 @@ QUIZ_RATE_PER_VOTER = 0
 QUIZ_RATE_PER_IP = 0
 QUIZ_GOLD_RATE = 0.0
 QUIZ_SHARPEN_RATE = 0.0
+# A strip cached by one test would show in the next; its caching has a test of its own.
+COMMUNITY_CACHE_SECONDS = 0

@@ -115,6 +115,21 @@ def _heat_colours(values: np.ndarray) -> np.ndarray:
     return (stops[low] * (1 - fraction) + stops[low + 1] * fraction).astype(np.uint8)
 
 
+def heat_on_photo(size: tuple[int, int], cam: np.ndarray, input_size: int | None = None) -> np.ndarray:
+    """The CAM (0..1) upsampled onto the region of a `size` (width, height) photo the model saw; 0 elsewhere.
+
+    What the overlay colours, and what modelzoo.ml.heatmap_text describes in words.
+    """
+    width, height = size
+    box = preprocessing.model_view_box(size, input_size or preprocessing.INPUT_SIZE)
+    box_size = (max(1, box[2] - box[0]), max(1, box[3] - box[1]))
+    cam_image = Image.fromarray(np.asarray(np.clip(cam, 0, 1) * 255, dtype=np.uint8), mode="L")
+    heat = np.zeros((height, width), dtype=np.float32)
+    resized = np.asarray(cam_image.resize(box_size, Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
+    heat[box[1] : box[1] + box_size[1], box[0] : box[0] + box_size[0]] = resized
+    return heat
+
+
 def render_heatmap_overlay(
     pil_image: Image.Image, cam: np.ndarray, alpha: float = 0.5, input_size: int | None = None
 ) -> Image.Image:
@@ -124,12 +139,9 @@ def render_heatmap_overlay(
     nudges where the centre crop's edges fall.
     """
     photo = preprocessing.load_rgb(pil_image)
+    heat = heat_on_photo(photo.size, cam, input_size=input_size)
     box = preprocessing.model_view_box(photo.size, input_size or preprocessing.INPUT_SIZE)
     box_size = (max(1, box[2] - box[0]), max(1, box[3] - box[1]))
-    cam_image = Image.fromarray(np.asarray(np.clip(cam, 0, 1) * 255, dtype=np.uint8), mode="L")
-    heat = np.zeros((photo.height, photo.width), dtype=np.float32)
-    resized = np.asarray(cam_image.resize(box_size, Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
-    heat[box[1] : box[1] + box_size[1], box[0] : box[0] + box_size[0]] = resized
     colours = Image.fromarray(_heat_colours(heat), mode="RGB")
     # Opacity follows the evidence, so cold regions (and the cropped-off
     # margins the model never saw) stay as photographed.

@@ -29,6 +29,11 @@ class RoundResult:
     newly_labelled: list[int]
     votes_cast: int
 
+    @property
+    def gold_image_ids(self) -> list[int]:
+        """The round's photos with an expert label (gold questions): the voter is shown what the experts said."""
+        return [vote.image_id for vote in self.votes if vote.image.expert_label]
+
 
 @transaction.atomic
 def vote_cast(
@@ -53,7 +58,14 @@ def vote_cast(
 
     now = timezone.now()
     votes = [
-        Vote(voter_id=voter.pk, image=image, corrosion=image.id in ticked, expertise=voter.expertise, created_at=now)
+        Vote(
+            voter_id=voter.pk,
+            image=image,
+            corrosion=image.id in ticked,
+            expertise=voter.expertise,
+            wording=served.wording,
+            created_at=now,
+        )
         for image in images
     ]
     # The rows are locked, so the counters and labels can be settled before the votes are written:
@@ -255,7 +267,10 @@ def _tally_params(*, expertise: str, votes: int, yes: int, day=None) -> list:
 
 @transaction.atomic
 def vote_set(*, voter_key: uuid.UUID, image_id: int, corrosion: bool, ip_hash: str = "") -> Vote:
-    """Record or change one voter's vote on one image outside a quiz round (an uploader's own photo)."""
+    """Record or change one voter's vote on one image outside a quiz round (an uploader's own photo).
+
+    Its wording is "any": the uploader is asked whether the photo shows corrosion at all.
+    """
     voter, _created = Voter.objects.get_or_create(key=voter_key, defaults={"ip_hash": ip_hash})
     image = Image.objects.select_for_update().get(pk=image_id)
     vote = Vote.objects.filter(voter=voter, image=image).first()

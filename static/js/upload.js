@@ -31,6 +31,10 @@
     return span.innerHTML;
   }
 
+  function escapeAttribute(text) {
+    return escapeText(text).replace(/"/g, "&quot;");
+  }
+
   function chosenFiles() {
     const picked = dropped.length ? dropped : Array.from(fileInput.files);
     return Array.from(cameraInput.files).concat(picked);
@@ -173,15 +177,25 @@
     let html = "";
     if (upload.status === "done") {
       const verdict = t(upload.label === "corrosion" ? "corrosion" : "no_corrosion");
-      // The number as the page's language writes it (0,73 in Spanish and French).
+      // Numbers as the page's language writes them (0,73 in Spanish and French).
       const probability = Number(upload.probability).toLocaleString(language, {
         minimumFractionDigits: 2, maximumFractionDigits: 2,
       });
       html += '<p class="verdict ' + escapeText(upload.label) + '">' + escapeText(verdict) + " — " +
         escapeText(t("probability", { probability: probability, version: upload.model_version })) + "</p>";
+      if (upload.model_card_url && upload.model_accuracy !== null) {
+        const accuracy = (Number(upload.model_accuracy) * 100).toLocaleString(language, {
+          minimumFractionDigits: 1, maximumFractionDigits: 1,
+        }) + " %";
+        html += '<p class="model-quality">' + escapeText(t("model_quality", { accuracy: accuracy })) +
+          ' <a href="' + escapeAttribute(upload.model_card_url) + '">' + escapeText(t("about_model")) + "</a></p>";
+      }
+      // The heatmap's description (computed by the server) leads its alt text and its caption.
+      const described = upload.heatmap_description ? upload.heatmap_description + " " : "";
       html += '<figure class="heatmap"><img src="' + escapeText(upload.heatmap_url) +
-        '" alt="' + escapeText(t("heatmap_alt")) + '">' +
-        "<figcaption>" + escapeText(t("heatmap_caption")) + "</figcaption></figure>";
+        '" alt="' + escapeAttribute(described + t("heatmap_alt")) + '"><figcaption>' +
+        (described ? '<strong class="heatmap-description">' + escapeText(upload.heatmap_description) + "</strong> " : "") +
+        escapeText(t("heatmap_caption")) + "</figcaption></figure>";
     } else if (upload.status === "no_model") {
       html += "<p>" + escapeText(t("no_model")) + "</p>";
     } else {

@@ -59,3 +59,10 @@ def test_it_refuses_a_self_training_confidence_no_better_than_a_coin_toss():
     assert load_settings(DEBUG="1", TRAIN_PSEUDO_LABEL_CONFIDENCE="0.9").returncode == 0
     result = load_settings(DEBUG="1", TRAIN_PSEUDO_LABEL_CONFIDENCE="0.5")
     assert result.returncode != 0 and "TRAIN_PSEUDO_LABEL_CONFIDENCE" in result.stderr
+
+
+def test_it_refuses_the_replaced_free_text_quiz_question():
+    assert load_settings(DEBUG="1", QUIZ_WORDING="repair").returncode == 0
+    result = load_settings(DEBUG="1", QUIZ_QUESTION="Do you see rust?")
+    assert result.returncode != 0 and "QUIZ_WORDING" in result.stderr
+    assert load_settings(DEBUG="1", QUIZ_WORDING="rust").returncode != 0

@@ -23,6 +23,7 @@ from django.utils import translation
 
 from conftest import unavailable
 from factories import jpeg_bytes, make_image
+from quiz.models import QUESTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 # The shipped languages: the locale folder of each (settings.LANGUAGES codes, as gettext spells them).
@@ -170,7 +171,9 @@ LANGUAGES = list(LOCALES)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_it_shows_the_quiz_in_the_chosen_language(quiz_images, language):
     response = client_in(language).get("/")
-    assert_page_in(language, response, settings.QUIZ_QUESTION, "Report this photo", "Submit", "My uploads")
+    with translation.override("en"):
+        question = str(QUESTIONS[settings.QUIZ_WORDING])
+    assert_page_in(language, response, question, "Report this photo", "Submit", "My uploads")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -209,6 +212,17 @@ def test_it_says_domain_errors_in_the_chosen_language(db, language):
     response = client_in(language).post("/upload/", {"image": _named(b"not a photo", "notes.txt")})
     assert response.status_code == 415
     assert_page_in(language, response, "The file is not a JPEG, PNG or WebP image.")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_it_shows_the_model_card_and_your_part_in_the_chosen_language(active_model, language):
+    client = client_in(language)
+    card = client.get("/model/")
+    assert card.status_code == 200
+    assert_page_in(language, card, "How good is the model?", "What it cannot do", "How often it is right")
+    assert_page_in(language, card, "Red or brown paint can look like rust to the model.")
+    me = client.get("/me/")
+    assert_page_in(language, me, "Your part", "You have not answered any quiz questions in this browser yet.")
 
 
 def _named(data: bytes, name: str):

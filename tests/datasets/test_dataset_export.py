@@ -173,6 +173,11 @@ def test_it_writes_a_labels_csv_row_per_photo_with_votes_and_provenance():
         "no_votes": "3",
         "agreement": "0.7500",
         "expert_label": "",
+        # Counters set directly, no vote rows: nothing to split by wording.
+        "yes_votes_any": "0",
+        "no_votes_any": "0",
+        "yes_votes_repair": "0",
+        "no_votes_repair": "0",
     }
     row = rows[f"train/no_corrosion/{overruled.sha256[:16]}.jpg"]
     assert (row["label_source"], row["expert_label"], row["yes_votes"], row["agreement"]) == (

@@ -171,6 +171,7 @@ def test_it_self_trains_on_a_teachers_labels_of_the_unlabelled_photos_and_record
     assert pseudo and pseudo <= unlabelled and set(version.pseudo_labels.values()) <= {0, 1}
     assert pseudo <= set(version.train_image_ids) and len(version.train_image_ids) == 12 + len(pseudo)
     assert (version.n_train_images, version.n_pseudo_labels) == (12 + len(pseudo), len(pseudo))
+    assert version.train_provenance == {"imported": 12, "model": len(pseudo)}
     recorded = version.hyperparameters["self_training"]
     assert recorded["confidence"] == 0.5001
     # The teacher was scored on the same 6 validation photos: its accuracy is a whole number of them.
@@ -185,3 +186,13 @@ def test_it_trains_on_peoples_labels_alone_when_self_training_is_off(labelled_po
     version = training_run_execute(run_id=training_run_request(triggered_by="test", config=TINY, enqueue=False).pk)
     assert (version.n_train_images, version.n_pseudo_labels, version.pseudo_labels) == (12, 0, {})
     assert "self_training" not in version.hyperparameters
+
+
+def test_it_records_how_many_training_photos_each_kind_of_label_gave(labelled_pool):
+    make_image(label=Label.CORROSION, expert=True)
+    make_image(label=None, votes_yes=5, vote_count=5)  # a crowd label
+    make_image(label=None)  # unlabelled: not trained on (self-training is off)
+    run = training_run_request(triggered_by="test", config=TINY, enqueue=False)
+    version = training_run_execute(run_id=run.pk)
+    assert version.train_provenance == {"imported": 12, "expert": 1, "crowd": 1, "model": 0}
+    assert sum(version.train_provenance.values()) == version.n_train_images == 14

@@ -22,7 +22,8 @@ def test_it_serves_a_round_with_question_token_and_four_images(api_client, pool)
     response = api_client.get(URL)
     assert response.status_code == 200
     body = response.json()
-    assert body["question"] == django_settings.QUIZ_QUESTION
+    assert body["question"] == "Please select the images in which you see any signs of corrosion."
+    assert body["wording"] == "any"
     assert len(body["images"]) == 4
     assert all(img["url"].startswith("http://testserver/media/images/") for img in body["images"])
     assert isinstance(body["round"], str) and body["round"]
@@ -43,7 +44,7 @@ def test_it_records_a_round_and_answers_201(api_client, pool):
     ticked = [body["images"][0]["id"], body["images"][3]["id"]]
     response = submit(api_client, body["round"], ticked)
     assert response.status_code == 201
-    assert response.json() == {"recorded": 4, "votes_cast": 4}
+    assert response.json() == {"recorded": 4, "votes_cast": 4, "feedback": []}
     assert Vote.objects.filter(corrosion=True).count() == 2
     assert Vote.objects.filter(corrosion=False).count() == 2
 

@@ -67,7 +67,8 @@ def test_it_casts_only_postgresqls_first_stored_row(vendor):
 
 
 def test_it_generates_a_placeholder_per_value_of_the_round():
-    assert sql.votes_insert(votes=2).count("(%s, %s, %s, %s, %s)") == 2
-    assert sql.tally_add_and_votes_insert(votes=2).count("(%s, %s, %s, %s, %s)") == 3  # the tally's row
+    assert sql.votes_insert(votes=2).count("(%s, %s, %s, %s, %s, %s)") == 2
+    insert = sql.tally_add_and_votes_insert(votes=2)
+    assert insert.count("(%s, %s, %s, %s, %s, %s)") == 2 and insert.count("(%s, %s, %s, %s, %s)") == 1  # + the tally
     assert sql.images_lock(images=3).count("%s") == 3
     assert sql.voter_count_votes_and_lock_images(images=3).count("%s") == 5 + 3

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dashboard.forecast import forecast, votes_for
+from modelzoo.forecast import forecast, votes_for
 
 
 def history_from(a: float, b: float, votes: list[int], noise: float = 0.0, seed: int = 0):
