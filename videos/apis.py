@@ -19,8 +19,8 @@ from uploads.serializers import SHARE_VALUES, share_from
 from uploads.throttles import UploadThrottle
 from videos.errors import VideoError, VideoTooLarge
 from videos.selectors import video_visible
-from videos.serializers import VideoCreated, VideoOutput
-from videos.services import video_create, video_delete
+from videos.serializers import SharedFramesOutput, VideoCreated, VideoOutput
+from videos.services import video_create, video_delete, video_frames_share
 
 # An id that is not a UUID never reaches these views: Django's URL resolver answers with its HTML 404 page.
 NOT_FOUND = {
@@ -106,3 +106,28 @@ class VideoDetailApi(PublicUploadApi):
     def delete(self, request, video_id):
         video_delete(video_id=video_id, uploader_key=caller_key(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VideoShareFramesApi(PublicUploadApi):
+    throttle_classes = [UploadThrottle]
+
+    @extend_schema(
+        summary="Share the video's key frames with the crowd, as photo uploads (uploader only)",
+        description="The peak frame of each segment and the frames the model is least sure of become shared photo "
+        "uploads of the caller: classified, moderated like any shared photo before volunteers see them, listed "
+        "under My uploads. Only for a video uploaded with `share`; sharing again adds nothing.",
+        request=None,
+        responses={
+            200: SharedFramesOutput,
+            **error_responses(
+                409,
+                429,
+                e409="The video is not shared with the crowd (`not_shared`), or not analysed yet (`not_done`).",
+            ),
+            **WRONG_TOKEN,
+            **NOT_FOUND,
+        },
+    )
+    def post(self, request, video_id):
+        shared = video_frames_share(video_id=video_id, uploader_key=caller_key(request))
+        return Response(SharedFramesOutput({"frames": shared}).data)

@@ -35,6 +35,8 @@ class Video(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Stamped while a worker analyses the video; stale, the worker died (videos_requeue_stuck).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     model_version = models.ForeignKey(
         "modelzoo.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="videos"
     )
@@ -44,6 +46,8 @@ class Video(models.Model):
     segments = models.JSONField(default=list, blank=True)
     # [{"t", "probability", "image", "heatmap"}]: names of files on the private storage.
     key_frames = models.JSONField(default=list, blank=True)
+    # [{"t", "upload_id"}]: key frames the uploader gave the crowd, each as a photo upload.
+    shared_frames = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -14,3 +14,10 @@ def video_visible(*, video_id: uuid.UUID, viewer_key: uuid.UUID | None) -> Video
     if video is None or (not video.shared and video.uploader_key != viewer_key):
         return None
     return video
+
+
+def video_of_uploader(*, video_id: uuid.UUID, uploader_key: uuid.UUID | None) -> Video | None:
+    """The uploader's own video; None for anyone else, shared or not."""
+    if uploader_key is None:
+        return None
+    return Video.objects.filter(pk=video_id, uploader_key=uploader_key).first()

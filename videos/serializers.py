@@ -37,6 +37,15 @@ class ProgressOutput(serializers.Serializer):
     total = serializers.IntegerField(help_text="frames sampled (0 until decoding is over)")
 
 
+class SharedFrameOutput(serializers.Serializer):
+    t = serializers.FloatField(help_text="seconds from the start")
+    upload_id = serializers.UUIDField(help_text="the photo upload this frame became (GET /api/uploads/<id>/)")
+
+
+class SharedFramesOutput(serializers.Serializer):
+    frames = SharedFrameOutput(many=True, help_text="every frame shared so far, in time order")
+
+
 class VideoOutput(serializers.ModelSerializer):
     """The issue's shape: status, progress, duration, model version, frames, segments, key frames."""
 
@@ -48,6 +57,7 @@ class VideoOutput(serializers.ModelSerializer):
     frames = FrameOutput(many=True, read_only=True)
     segments = SegmentOutput(many=True, read_only=True)
     key_frames = serializers.SerializerMethodField()
+    shared_frames = SharedFrameOutput(many=True, read_only=True)
 
     class Meta:
         model = Video
@@ -56,6 +66,7 @@ class VideoOutput(serializers.ModelSerializer):
             "status",
             "failure_reason",
             "shared",
+            "shared_frames",
             "progress",
             "duration_s",
             "model_version",

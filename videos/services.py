@@ -1,12 +1,15 @@
-"""Writes of the videos app: take a clip in, analyse it on the `video` queue, fail it, delete it."""
+"""Writes of the videos app: take a clip in, analyse it on the `video` queue, requeue it when its worker died,
+fail it, share its frames with the crowd, delete it."""
 
 from __future__ import annotations
 
 import functools
 import io
+import logging
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from contextlib import contextmanager
 from datetime import timedelta
@@ -14,17 +17,23 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from corrosiondetector.media import private_storage
 from modelzoo.selectors import model_version_active
 from quiz.services.images import files_remove
+from uploads.errors import UploadError
+from uploads.services import upload_create
 from videos import analysis as video_analysis
 from videos.decoding import DecodeError
-from videos.errors import STATUS_FOR_DECODE_CODE, VideoError, VideoNotFound, VideoTooLarge
+from videos.errors import STATUS_FOR_DECODE_CODE, VideoError, VideoNotFound, VideoNotShared, VideoTooLarge
 from videos.models import Video
+
+logger = logging.getLogger(__name__)
 
 # Files of a video on the private storage: under this folder, the `unshared/` prefix keeping them off the
 # public /media/ paths wherever both storages share a folder (corrosiondetector.media).
@@ -42,7 +51,7 @@ def video_create(*, path: str, uploader_key: uuid.UUID, shared: bool = False, ev
     if size > settings.VIDEO_MAX_BYTES:
         raise VideoTooLarge()
     if size == 0:
-        raise VideoError("The file is empty.", code="empty")
+        raise VideoError(_("The file is empty."), code="empty")
     try:
         probed = video_analysis.video_probe(path)
     except DecodeError as error:
@@ -85,7 +94,11 @@ def _enqueue(video_id: uuid.UUID) -> None:
 
 
 def video_analyse(*, video_id: uuid.UUID) -> Video | None:
-    """Give a video its timeline from the active model. Safe to run twice: a rerun starts over."""
+    """Give a video its timeline from the active model. Safe to run twice, and to run after a dead worker.
+
+    A run first claims the video: queued, or running with a stale heartbeat (its worker died). A second
+    delivery of the same task while a live worker holds the video claims nothing and returns at once.
+    """
     video = Video.objects.filter(pk=video_id).first()
     if video is None or video.is_final:
         return video
@@ -95,21 +108,104 @@ def video_analyse(*, video_id: uuid.UUID) -> Video | None:
             status=Video.Status.NO_MODEL, finished_at=timezone.now()
         )
         return Video.objects.get(pk=video.pk)
-    # A rerun after a killed worker starts from zero: the frames of the dead attempt are not kept.
-    Video.objects.filter(pk=video.pk).update(
-        status=Video.Status.RUNNING, attempts=F("attempts") + 1, progress_done=0, progress_total=0, frames=[]
-    )
-    classifier = video_analysis.frame_classifier(version)
-    with _local_copy(video.file.name) as path:
-        try:
-            result = video_analysis.analyse(
-                path, classifier=classifier, every=video.every_s, on_progress=functools.partial(_progress, video.pk)
-            )
-        except DecodeError as error:
-            video_fail(video_id=video.pk, reason=error.message)
-            return Video.objects.filter(pk=video.pk).first()
-    _video_finish(video.pk, result=result, version=version)
+    if not _video_claim(video.pk):
+        return video
+    try:
+        with _heartbeat(video.pk):
+            classifier = video_analysis.frame_classifier(version)
+            with _local_copy(video.file.name) as path:
+                try:
+                    result = video_analysis.analyse(
+                        path,
+                        classifier=classifier,
+                        every=video.every_s,
+                        on_progress=functools.partial(_progress, video.pk),
+                    )
+                except DecodeError as error:
+                    video_fail(video_id=video.pk, reason=error.message)
+                    return Video.objects.filter(pk=video.pk).first()
+        _video_finish(video.pk, result=result, version=version)
+    except Exception:
+        # Hand the claim back, so that the task's retry (a new delivery) may claim the video again.
+        Video.objects.filter(pk=video.pk, status=Video.Status.RUNNING).update(status=Video.Status.QUEUED)
+        raise
     return Video.objects.filter(pk=video.pk).first()
+
+
+def _stale_before():
+    return timezone.now() - timedelta(seconds=settings.VIDEO_STALE_AFTER)
+
+
+def _video_claim(video_id: uuid.UUID) -> bool:
+    # One UPDATE decides between two deliveries racing for the same video: only one matches the row.
+    # A rerun starts from zero: the frames of a dead attempt are not kept.
+    stale = Q(heartbeat_at__lt=_stale_before()) | Q(heartbeat_at__isnull=True)
+    claimable = Q(status=Video.Status.QUEUED) | (Q(status=Video.Status.RUNNING) & stale)
+    claimed = Video.objects.filter(claimable, pk=video_id).update(
+        status=Video.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        heartbeat_at=timezone.now(),
+        progress_done=0,
+        progress_total=0,
+        frames=[],
+    )
+    return claimed == 1
+
+
+@contextmanager
+def _heartbeat(video_id: uuid.UUID):
+    """Stamp `heartbeat_at` every VIDEO_HEARTBEAT_SECONDS while the video is analysed, decoding included
+    (the decoder child may work for minutes before the first progress): a video whose stamp grows stale
+    lost its worker, and videos_requeue_stuck hands it out again."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.VIDEO_HEARTBEAT_SECONDS):
+                Video.objects.filter(pk=video_id, status=Video.Status.RUNNING).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"video-heartbeat-{video_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def videos_requeue_stuck(*, limit: int = 100) -> int:
+    """Hand out again videos whose task was lost: running with a stale heartbeat (the worker was killed), or
+    queued for longer than VIDEO_STALE_AFTER without a worker taking them (the broker lost the message).
+
+    Idempotent: a requeued video gets a fresh stamp, so the next run (every minute) leaves it alone for
+    another VIDEO_STALE_AFTER; a duplicate message finds the video claimed and does nothing. A video that
+    has lost its worker VIDEO_MAX_ATTEMPTS times fails instead: it may be what kills the worker.
+    """
+    cutoff = _stale_before()
+    stale = list(
+        Video.objects.annotate(stamp=Coalesce("heartbeat_at", "created_at"))
+        .filter(status__in=[Video.Status.QUEUED, Video.Status.RUNNING], stamp__lt=cutoff)
+        .order_by("stamp")
+        .values_list("pk", "attempts")[:limit]
+    )
+    requeued = 0
+    for video_id, attempts in stale:
+        if attempts >= settings.VIDEO_MAX_ATTEMPTS:
+            video_fail(video_id=video_id, reason=f"The analysis stopped {attempts} times without finishing.")
+            continue
+        with transaction.atomic():
+            # Still stale (not claimed or finished meanwhile): back to queued, stamped now.
+            moved = (
+                Video.objects.annotate(stamp=Coalesce("heartbeat_at", "created_at"))
+                .filter(pk=video_id, status__in=[Video.Status.QUEUED, Video.Status.RUNNING], stamp__lt=cutoff)
+                .update(status=Video.Status.QUEUED, heartbeat_at=timezone.now())
+            )
+            if moved:
+                transaction.on_commit(functools.partial(_enqueue, video_id), robust=True)
+                requeued += 1
+    return requeued
 
 
 @contextmanager
@@ -130,7 +226,9 @@ def _local_copy(name: str):
 
 
 def _progress(video_id: uuid.UUID, done: int, total: int) -> None:
-    Video.objects.filter(pk=video_id, status=Video.Status.RUNNING).update(progress_done=done, progress_total=total)
+    Video.objects.filter(pk=video_id, status=Video.Status.RUNNING).update(
+        progress_done=done, progress_total=total, heartbeat_at=timezone.now()
+    )
 
 
 def _video_finish(video_id: uuid.UUID, *, result: video_analysis.Analysis, version) -> None:
@@ -185,7 +283,7 @@ def video_delete(*, video_id: uuid.UUID, uploader_key: uuid.UUID | None) -> None
     """The uploader takes their clip back, with its key frames. Anyone else finds no such video."""
     video = Video.objects.select_for_update().filter(pk=video_id).first()
     if video is None or uploader_key is None or video.uploader_key != uploader_key:
-        raise VideoNotFound("No such video.")
+        raise VideoNotFound(_("No such video."))
     video_remove(video_id=video.pk)
 
 
@@ -215,3 +313,46 @@ def videos_delete_expired(*, now=None, limit: int = 100) -> int:
 
 def _files_remove_on_commit(names: list[str]) -> None:
     transaction.on_commit(functools.partial(files_remove, names))
+
+
+def video_frames_share(*, video_id: uuid.UUID, uploader_key: uuid.UUID | None) -> list[dict]:
+    """Give the crowd the video's key frames: each segment's peak and the frames the model is least sure of.
+
+    Each frame becomes a photo upload of the same uploader through the uploads' own path (uploads.services
+    .upload_create, shared): it is classified, waits for moderation like any shared photo before volunteers
+    see it, and the uploader finds it under "My uploads". Only the uploader, and only for a video they chose
+    to share with the crowd (the upload's consent). Sharing again adds nothing: the frames already shared
+    are remembered on the video. Returns [{"t", "upload_id"}] for every shared frame, old and new.
+    """
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None or uploader_key is None or video.uploader_key != uploader_key:
+        raise VideoNotFound(_("No such video."))
+    if not video.shared:
+        raise VideoNotShared()
+    if video.status != Video.Status.DONE:
+        raise VideoError(_("The video has no key frames yet: wait until it is done."), status_code=409, code="not_done")
+    for index in range(len(video.key_frames)):
+        _video_frame_share(video_id=video.pk, index=index)
+    return Video.objects.get(pk=video.pk).shared_frames
+
+
+@transaction.atomic
+def _video_frame_share(*, video_id: uuid.UUID, index: int) -> None:
+    # One frame per transaction, under the video's lock: two requests at once share each frame once, and a
+    # failure keeps the frames shared before it (their uploads' files are committed with their rows).
+    video = Video.objects.select_for_update().filter(pk=video_id).first()
+    if video is None or index >= len(video.key_frames):
+        return
+    key_frame = video.key_frames[index]
+    if any(shared["t"] == key_frame["t"] for shared in video.shared_frames):
+        return
+    with private_storage.open(key_frame["image"], "rb") as handle:
+        data = handle.read()
+    try:
+        upload = upload_create(data=data, uploader_key=video.uploader_key, shared=True)
+    except UploadError as error:
+        # A frame the photo checks refuse (too small, say) stays out; the others still go.
+        logger.warning("video %s: frame at %ss not shared: %s", video_id, key_frame["t"], error.message)
+        return
+    video.shared_frames = [*video.shared_frames, {"t": key_frame["t"], "upload_id": str(upload.id)}]
+    video.save(update_fields=["shared_frames"])

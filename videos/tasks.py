@@ -30,3 +30,8 @@ def analyse_video(self, video_id: str) -> None:
 @shared_task(name="videos.tasks.delete_expired_videos")
 def delete_expired_videos() -> int:
     return services.videos_delete_expired()
+
+
+@shared_task(name="videos.tasks.requeue_stuck_videos")
+def requeue_stuck_videos() -> int:
+    return services.videos_requeue_stuck()

@@ -205,6 +205,7 @@ CELERY_TASK_ROUTES = {
     "uploads.tasks.*": {"queue": "inference"},
     "modelzoo.tasks.*": {"queue": "training"},
     "videos.tasks.delete_expired_videos": {"queue": "default"},
+    "videos.tasks.requeue_stuck_videos": {"queue": "default"},
     "videos.tasks.*": {"queue": "video"},
 }
 # With acks_late, a message taken by a worker that dies is handed out again only after this
@@ -349,6 +350,13 @@ VIDEO_DECODE_MEMORY_MB = env_int("VIDEO_DECODE_MEMORY_MB", 2048, minimum=256)
 # Frames at or above this P(corrosion) form segments; gaps up to VIDEO_SEGMENT_GAP seconds are bridged.
 VIDEO_SEGMENT_THRESHOLD = env_float("VIDEO_SEGMENT_THRESHOLD", 0.5, minimum=0.0, maximum=1.0)
 VIDEO_SEGMENT_GAP = env_float("VIDEO_SEGMENT_GAP", 1.0, minimum=0.0)
+# A worker stamps the video it analyses every VIDEO_HEARTBEAT_SECONDS; a video whose stamp is older than
+# VIDEO_STALE_AFTER lost its worker and is requeued (every minute), failing after VIDEO_MAX_ATTEMPTS tries.
+VIDEO_HEARTBEAT_SECONDS = env_float("VIDEO_HEARTBEAT_SECONDS", 10.0, minimum=0.05)
+VIDEO_STALE_AFTER = env_float("VIDEO_STALE_AFTER", 120.0, minimum=0.5)
+if VIDEO_STALE_AFTER <= VIDEO_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("VIDEO_STALE_AFTER must be longer than VIDEO_HEARTBEAT_SECONDS")
+VIDEO_MAX_ATTEMPTS = env_int("VIDEO_MAX_ATTEMPTS", 3, minimum=1)
 
 SEED_IMAGES_DIR = env_str("SEED_IMAGES_DIR")
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)

@@ -54,3 +54,61 @@ def test_it_classifies_a_clip_on_the_video_queue_and_survives_a_hostile_file(
     assert all(0.0 <= frame["probability"] <= 1.0 for frame in body["frames"])
     maps = Path(f"/proc/{worker.pid}/maps").read_text()
     assert "onnxruntime" in maps and "libtorch" not in maps and "/torch/" not in maps
+
+
+def make_long_clip(path: Path, *, seconds: int, fps: int = 10, size=(640, 480)) -> Path:
+    """A VGA clip long enough that its analysis takes a few seconds (time to kill a worker): a slow fade,
+    so no frame is a scene change and one frame a second is sampled."""
+    import av
+    import numpy as np
+
+    ramp = np.linspace(0, 255, size[0], dtype=np.float32)[None, :, None]
+    total = seconds * fps
+    with av.open(str(path), mode="w") as output:
+        stream = output.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for index in range(total):
+            pixels = np.broadcast_to((ramp * index / total), (size[1], size[0], 3)).astype(np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return path
+
+
+def test_it_finishes_a_video_whose_worker_was_killed_mid_video(
+    transactional_db, postgres, real_broker, start_worker, active_model, tmp_path, settings
+):
+    import os
+    import signal
+
+    from videos.tasks import requeue_stuck_videos
+
+    # Short heartbeats, so the test need not wait minutes for the video to look abandoned.
+    timing = {"VIDEO_HEARTBEAT_SECONDS": "0.2", "VIDEO_STALE_AFTER": "2"}
+    settings.VIDEO_HEARTBEAT_SECONDS, settings.VIDEO_STALE_AFTER = 0.2, 2.0
+    worker = start_worker("video", **timing)
+    clip = make_long_clip(tmp_path / "long.mp4", seconds=60)
+    client = APIClient()
+    response = client.post(
+        "/api/videos/", {"video": SimpleUploadedFile("long.mp4", clip.read_bytes())}, format="multipart"
+    )
+    assert response.status_code == 202, response.content
+    video_id = response.json()["id"]
+    running = wait_for(video_id, {"running", "done", "failed"}, worker, seconds=60)
+    assert running.status == "running", "the worker finished before it could be killed"
+    # SIGKILL to the worker's whole process group (the decoder child too): no goodbye, no ack.
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    killed = Video.objects.get(pk=video_id)
+    assert killed.status == "running" and killed.progress_done < 60 and killed.attempts == 1
+
+    # A worker comes back; the beat's requeue task (on the default queue) finds the stale heartbeat.
+    restarted = start_worker("video,default", **timing)
+    time.sleep(2.5)
+    requeue_stuck_videos.delay()
+    done = wait_for(video_id, {"done", "failed"}, restarted, seconds=120)
+    assert done.status == "done", done.failure_reason
+    assert done.attempts == 2 and done.progress_done == done.progress_total == len(done.frames) == 60
+    assert [frame["t"] for frame in done.frames][:3] == [0.0, 1.0, 2.0]
