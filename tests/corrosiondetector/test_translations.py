@@ -215,6 +215,15 @@ def test_it_says_domain_errors_in_the_chosen_language(db, language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_it_shows_the_video_page_in_the_chosen_language(db, language):
+    page = client_in(language).get("/video/")
+    assert_page_in(language, page, "Check a video for corrosion", "Where the model sees corrosion")
+    html = page.content.decode()
+    strings = re.search(r'<script type="application/json" id="video-strings">(.*?)</script>', html, re.S)
+    assert json.loads(strings.group(1))["choose_first"] == translated(language, "Please choose a video first.")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_it_shows_the_model_card_and_your_part_in_the_chosen_language(active_model, language):
     client = client_in(language)
     card = client.get("/model/")

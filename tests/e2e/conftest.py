@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import unavailable
+from factories import make_model_version
 
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS_DIR") or Path(__file__).resolve().parents[2] / "artifacts" / "e2e")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -56,3 +57,25 @@ def desktop(browser, request):
     yield page
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"), full_page=True)
     context.close()
+
+
+def model_history() -> None:
+    """Three versions, the last in service with everything the model card shows (provenance, confusion, calibration)."""
+    from modelzoo.models import ModelVersion
+
+    for number, votes in ((1, 100), (2, 300)):
+        make_model_version(
+            version=number, val_accuracy=1 - 0.5 * votes**-0.3, status=ModelVersion.Status.RETIRED, n_votes=votes
+        )
+    make_model_version(
+        version=3,
+        val_accuracy=1 - 0.5 * 1000**-0.3,
+        status=ModelVersion.Status.ACTIVE,
+        n_votes=1000,
+        train_provenance={"expert": 7, "crowd": 120, "imported": 40, "model": 13},
+        confusion=[[40, 5], [3, 52]],
+        n_val_images=100,
+        ece=0.081,
+        ece_calibrated=0.023,
+        temperature=1.7,
+    )

@@ -7,6 +7,7 @@ verdict with its heatmap).
 
 import pytest
 from e2e.accessibility import assert_no_serious_axe_violations
+from e2e.conftest import model_history
 
 from factories import jpeg_bytes, make_image
 from uploads.models import Upload
@@ -54,6 +55,33 @@ def test_it_finds_no_serious_violation_on_the_upload_result_and_my_uploads_pages
     assert_no_serious_axe_violations(phone)
     phone.goto(live_server.url + "/uploads/mine/")
     phone.wait_for_selector(".my-upload")
+    assert_no_serious_axe_violations(phone)
+
+
+def test_it_finds_no_serious_violation_on_the_model_card_and_your_part(phone, desktop, live_server, transactional_db):
+    phone.goto(live_server.url + "/model/")  # before any model
+    assert_no_serious_axe_violations(phone)
+    model_history()
+    for _ in range(4):
+        make_image(label=None)
+    for page in (phone, desktop):
+        page.goto(live_server.url + "/model/")
+        page.locator("table.forecast").wait_for()
+        assert_no_serious_axe_violations(page)
+    phone.goto(live_server.url + "/me/")  # a newcomer
+    assert_no_serious_axe_violations(phone)
+    phone.goto(live_server.url + "/")
+    phone.locator("input[name=corrosion]").first.check()
+    phone.get_by_role("button", name="Submit").click()
+    phone.wait_for_selector(".message.success")
+    assert_no_serious_axe_violations(phone)  # the quiz with its community strip after a round
+    phone.goto(live_server.url + "/me/")
+    phone.locator(".me-votes").wait_for()
+    assert_no_serious_axe_violations(phone)
+
+
+def test_it_finds_no_serious_violation_on_the_video_page(phone, live_server, transactional_db):
+    phone.goto(live_server.url + "/video/")
     assert_no_serious_axe_violations(phone)
 
 

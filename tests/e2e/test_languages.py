@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from e2e.accessibility import assert_no_serious_axe_violations
-from e2e.conftest import ARTIFACTS
+from e2e.conftest import ARTIFACTS, model_history
 
 from factories import jpeg_bytes, make_image
 from quiz.models import Vote
@@ -79,9 +79,28 @@ def test_it_uploads_a_photo_in_french_and_in_chinese(phone, live_server, transac
 
 
 def test_it_takes_the_spanish_screenshots(phone, live_server, transactional_db):
+    """The quiz, the model card and a volunteer's own page in Spanish, checked by axe, for people to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for _ in range(4):
+    model_history()
+    for _ in range(8):
         make_image(label=None)
     phone.goto(live_server.url + "/")
     switch_language(phone, "Language", "es", "Change language")
+    phone.locator("input[name=corrosion]").nth(1).check()
     phone.screenshot(path=str(SCREENSHOTS / "quiz-es.png"), full_page=True)
+    phone.get_by_role("button", name="Enviar").click()
+    phone.wait_for_selector(".message.success")
+
+    phone.get_by_role("link", name="El modelo").first.click()
+    assert phone.inner_text("h1") == "¿Cuán bueno es el modelo?"
+    disclaimer = "Una ayuda para la detección previa, no un sustituto de una inspección."
+    assert phone.get_by_text(disclaimer).first.is_visible()
+    assert phone.locator(".card-accuracy").inner_text() == "93,7 %"  # the decimal comma
+    assert_no_serious_axe_violations(phone)
+    phone.screenshot(path=str(SCREENSHOTS / "model-es.png"), full_page=True)
+
+    phone.get_by_role("link", name="Tu aportación").first.click()
+    assert phone.inner_text("h1") == "Tu aportación"
+    assert phone.locator(".me-votes").inner_text() == "4"
+    assert_no_serious_axe_violations(phone)
+    phone.screenshot(path=str(SCREENSHOTS / "me-es.png"), full_page=True)
