@@ -30,10 +30,6 @@ class Wording(models.TextChoices):
     ANY = "any", _("Any signs of corrosion")
     REPAIR = "repair", _("Corrosion you would recommend be repaired")
 
-    @property
-    def question(self) -> str:
-        return QUESTIONS[self]
-
 
 # The question each wording puts to volunteers (QUIZ_WORDING chooses which one the quiz asks).
 QUESTIONS = {

@@ -57,7 +57,7 @@ class ProbeResult:
 @dataclass(frozen=True)
 class SampledFrame:
     t: float
-    path: str  # a PNG in the caller's folder
+    path: str  # a BMP in the caller's folder
 
 
 def probe(path: str | os.PathLike, *, limits: Limits) -> ProbeResult:
@@ -69,7 +69,7 @@ def probe(path: str | os.PathLike, *, limits: Limits) -> ProbeResult:
 def sample_frames(
     path: str | os.PathLike, *, out_dir: str, every: float, limits: Limits
 ) -> tuple[float, list[SampledFrame]]:
-    """(duration_s, frames): one frame every `every` seconds plus scene changes, as PNGs in `out_dir`."""
+    """(duration_s, frames): one frame every `every` seconds plus scene changes, as BMPs in `out_dir`."""
     answer = _run_child(
         ["sample", os.fspath(path), "--out", out_dir, "--every", repr(every)], limits=limits, timeout=limits.timeout
     )
@@ -183,6 +183,12 @@ def _child_sample(path: str, out_dir: str, every: float, limits: Limits) -> dict
     import numpy as np
 
     container, stream, duration = _open_video(path, limits)
+    rate = float(stream.average_rate or stream.guessed_rate or 0)
+    if rate and rate * every >= _SKIP_NONREF_FRAMES_PER_STEP:
+        # Many frames per sampling step: frames no other frame refers to need not be decoded at all (the
+        # B-frames of most encoders, about half the work). A sample then lands at most a frame or two after
+        # its time; clips with few frames per step (the tests') decode every frame, as before.
+        stream.codec_context.skip_frame = "NONREF"
     frames: list[dict] = []
     last_kept: np.ndarray | None = None
     next_sample = 0.0
@@ -194,7 +200,7 @@ def _child_sample(path: str, out_dir: str, every: float, limits: Limits) -> dict
                 if t > limits.max_seconds:
                     raise DecodeError(f"The video is longer than {limits.max_seconds:g} seconds.", code="too_long")
                 last_t = max(last_t, t)
-                view = frame.to_ndarray(width=_SCENE_VIEW[0], height=_SCENE_VIEW[1], format="gray").astype(np.int16)
+                view = _scene_view(frame, np)
                 scene_change = last_kept is not None and float(np.abs(view - last_kept).mean()) > SCENE_THRESHOLD
                 if t + 1e-6 < next_sample and not scene_change:
                     continue
@@ -215,11 +221,58 @@ def _child_sample(path: str, out_dir: str, every: float, limits: Limits) -> dict
     return {"duration_s": round(max(duration, last_t), 3), "frames": frames}
 
 
+# Frame rates times the sampling step from which frames nobody refers to are skipped (see _child_sample).
+_SKIP_NONREF_FRAMES_PER_STEP = 8
+# Planar YUV formats whose first plane is the luma the scene view needs, read in place.
+_PLANAR_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv420p10le", "nv12"}
+# Frames this many times larger than the scene view are first thinned by striding (a view, no copy).
+_SCENE_STRIDE_OVER = 8
+
+
+def _scene_view(frame, np):
+    """A small grayscale view of a frame, as int16, for the scene-change test.
+
+    Large frames: block means over the luma plane read in place, never a full-frame conversion (a 1080p
+    frame is 2 MB of luma; a conversion per frame was a third of the decoding time). Small frames, or
+    formats without a luma plane: FFmpeg's own scaler, as before.
+    """
+    width, height = frame.width, frame.height
+    view_w, view_h = _SCENE_VIEW
+    if frame.format.name not in _PLANAR_YUV or width < view_w * _SCENE_STRIDE_OVER or height < view_h * 2:
+        return frame.to_ndarray(width=view_w, height=view_h, format="gray").astype(np.int16)
+    plane = frame.planes[0]
+    bytes_per_sample = 2 if frame.format.name.endswith("10le") else 1
+    dtype = np.uint16 if bytes_per_sample == 2 else np.uint8
+    luma = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // bytes_per_sample)
+    luma = luma[:height, :width]
+    step = max(1, min(width // (view_w * 4), height // (view_h * 4)))
+    thin = luma[::step, ::step]
+    block_h, block_w = thin.shape[0] // view_h, thin.shape[1] // view_w
+    blocks = thin[: block_h * view_h, : block_w * view_w].reshape(view_h, block_h, view_w, block_w)
+    means = blocks.mean(axis=(1, 3))
+    if bytes_per_sample == 2:
+        means = means / 4
+    return means.astype(np.int16)
+
+
 def _save_frame(frame, out_dir: str, index: int) -> str:
-    picture = frame.to_image()
-    picture.thumbnail((FRAME_SIDE, FRAME_SIDE))
-    path = os.path.join(out_dir, f"frame-{index:06d}.png")
-    picture.save(path, format="PNG", compress_level=1)
+    """The frame at its working size (longest side FRAME_SIDE), as an uncompressed BMP for the parent.
+
+    A large frame is scaled by FFmpeg straight from its own pixel format, never converted to a full-size
+    RGB picture first.
+    """
+    from PIL import Image
+
+    width, height = frame.width, frame.height
+    if max(width, height) > FRAME_SIDE:
+        scale = FRAME_SIDE / max(width, height)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        rgb = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
+        picture = Image.fromarray(rgb.to_ndarray(), "RGB")
+    else:
+        picture = frame.to_image()
+    path = os.path.join(out_dir, f"frame-{index:06d}.bmp")
+    picture.save(path, format="BMP")
     return path
 
 

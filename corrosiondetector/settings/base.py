@@ -7,6 +7,7 @@ A malformed value raises at start-up instead of silently using a default.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -254,8 +255,9 @@ QUIZ_ROUND_SIZE = env_int("QUIZ_ROUND_SIZE", 4, minimum=1, maximum=20)
 # "repair" (the paper's recommended rephrasing: corrosion you would recommend be repaired). Every vote
 # records the wording it answered. The texts live in code, where they are translated.
 QUIZ_WORDING = env_choice("QUIZ_WORDING", "any", ("any", "repair"))
-if env_str("QUIZ_QUESTION"):
-    # A free-text question could be neither translated nor told apart in the votes: refuse it loudly.
+if os.environ.get("QUIZ_QUESTION"):
+    # Not a setting any more: a free-text question could be neither translated nor told apart in the votes,
+    # so a deployment that still sets it is refused loudly rather than silently asking something else.
     raise ImproperlyConfigured("QUIZ_QUESTION is replaced by QUIZ_WORDING=any|repair (docs/configuration.md).")
 QUIZ_ROUND_MAX_AGE = env_int("QUIZ_ROUND_MAX_AGE", 6 * 3600, minimum=10)
 # Share of rounds that carry one expert-labelled validation image as a gold question.

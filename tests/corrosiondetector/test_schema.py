@@ -28,6 +28,7 @@ from factories import jpeg_bytes, make_image, make_model_version
 from modelzoo.models import ModelVersion, TrainingRun
 from quiz.models import Split, Vote
 from uploads.models import Upload
+from videos.models import Video
 
 MAX_EXAMPLES = 20
 
@@ -58,6 +59,7 @@ def test_it_serves_the_schema_at_api_schema(client):
         ("POST", "/api/videos/"),
         ("GET", "/api/videos/{video_id}/"),
         ("DELETE", "/api/videos/{video_id}/"),
+        ("POST", "/api/videos/{video_id}/share-frames/"),
         ("GET", "/api/models/"),
         ("GET", "/api/models/active/"),
         ("POST", "/api/models/retrain/"),
@@ -278,7 +280,14 @@ def test_it_documents_the_success_bodies_of_each_flow(api_schema, wsgi_app, cast
     assert call("GET", "/api/videos/{video_id}/", session=volunteer, expect=200, **this_video).json()["status"]
     call("GET", "/api/videos/{video_id}/", expect=404, **this_video)
     call("DELETE", "/api/videos/{video_id}/", expect=404, **this_video)
+    call("POST", "/api/videos/{video_id}/share-frames/", expect=404, **this_video)
+    call("POST", "/api/videos/{video_id}/share-frames/", session=volunteer, expect=409, **this_video)  # unshared
     call("DELETE", "/api/videos/{video_id}/", session=volunteer, expect=204, **this_video)
+    body = {**clip, "share": "true"}
+    shared = call("POST", "/api/videos/", session=volunteer, body=body, media_type="multipart/form-data", expect=202)
+    Video.objects.filter(pk=shared.json()["id"]).update(status=Video.Status.DONE)  # no model here to analyse it
+    this_shared = {"path_parameters": {"video_id": shared.json()["id"]}}
+    call("POST", "/api/videos/{video_id}/share-frames/", session=volunteer, expect=200, **this_shared)
 
     call("GET", "/api/models/active/", expect=404)
     make_model_version(version=1, val_accuracy=0.8, status=ModelVersion.Status.ACTIVE)

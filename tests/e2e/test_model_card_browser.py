@@ -139,3 +139,44 @@ def test_it_shows_a_volunteer_their_part_and_expert_feedback_after_a_gold_round(
     versions = page.locator("table.me-versions tbody tr")
     assert versions.count() == 1 and versions.first.inner_text().split("\t")[:2] == ["v1", "1"]
     page.screenshot(path=str(ARTIFACTS / "me.png"), full_page=True)
+
+
+class UpperLeftClassifier:
+    """The active model's stand-in in the live server's process: "corrosion", its CAM hot in the top-left corner."""
+
+    input_size = 32
+
+    def classify(self, images):
+        import numpy as np
+
+        from modelzoo.ml.serving import Prediction
+
+        cam = np.zeros((8, 8), dtype=np.float32)
+        cam[0:2, 0:2] = 1.0
+        return [Prediction(label="corrosion", probability=0.83, cam=cam) for _ in images]
+
+
+def test_it_links_a_verdict_to_the_model_card_and_describes_its_heatmap(
+    context, live_server, transactional_db, active_model, tmp_path, monkeypatch
+):
+    import modelzoo.inference
+    from factories import jpeg_bytes
+
+    monkeypatch.setattr(modelzoo.inference, "classifier_for", lambda version: UpperLeftClassifier())
+    photo = tmp_path / "rusty.jpg"
+    photo.write_bytes(jpeg_bytes(size=(400, 300)))
+    page = context.new_page()
+    page.goto(live_server.url + "/upload/")
+    page.set_input_files("#image-input", str(photo))
+    page.get_by_role("button", name="Check for corrosion").click()  # upload.js renders the verdict
+    page.wait_for_selector(".verdict", timeout=30_000)
+    quality = page.locator(".model-quality")
+    assert "This model was right on 50.0 % of the photos experts checked." in quality.inner_text()
+    link = page.get_by_role("link", name="About the model and what it cannot do")
+    assert link.get_attribute("href") == live_server.url + "/model/"
+    description = "Corrosion most likely in the upper left of the photo."
+    assert page.locator(".heatmap img").get_attribute("alt").startswith(description)
+    assert page.locator(".heatmap-description").inner_text() == description
+    page.screenshot(path=str(ARTIFACTS / "upload-verdict-explained.png"), full_page=True)
+    link.click()
+    assert page.get_by_role("heading", level=1).inner_text() == "How good is the model?"

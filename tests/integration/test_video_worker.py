@@ -112,3 +112,45 @@ def test_it_finishes_a_video_whose_worker_was_killed_mid_video(
     assert done.status == "done", done.failure_reason
     assert done.attempts == 2 and done.progress_done == done.progress_total == len(done.frames) == 60
     assert [frame["t"] for frame in done.frames][:3] == [0.0, 1.0, 2.0]
+
+
+def test_it_keeps_serving_after_a_subset_of_the_hostile_corpus(
+    transactional_db, postgres, real_broker, start_worker, active_model, tmp_path, settings
+):
+    from hostile_videos import hostile_videos
+
+    # The same caps for the web side (this process) and the worker (its environment).
+    caps = {
+        "VIDEO_MAX_BYTES": 3 * 1024 * 1024,
+        "VIDEO_MAX_SECONDS": 150,
+        "VIDEO_MAX_FRAME_PIXELS": 640 * 480,
+        "VIDEO_DECODE_TIMEOUT": 30,
+    }
+    for name, value in caps.items():
+        setattr(settings, name, value)
+    settings.UPLOAD_RATE_PER_VOTER = settings.UPLOAD_RATE_PER_IP = 0
+    worker = start_worker("video", **{name: str(value) for name, value in caps.items()})
+    corpus = hostile_videos(tmp_path / "corpus", one_pixel_frames=2000)
+    # Those the upload's probe lets through, so the worker's own decode meets them: one of each kind at most.
+    by_kind = {}
+    for hostile in corpus:
+        by_kind.setdefault(hostile.kind, []).append(hostile)
+    picked = [hostiles[len(hostiles) // 2] for hostiles in by_kind.values()] + by_kind["bit-flipped"][:6]
+    client = APIClient()
+    accepted = []
+    for hostile in picked:
+        response = client.post(
+            "/api/videos/", {"video": SimpleUploadedFile(hostile.name, hostile.path.read_bytes())}, format="multipart"
+        )
+        assert response.status_code in {202, 400, 413, 415}, (hostile.name, response.content)
+        if response.status_code == 202:
+            accepted.append((hostile, response.json()["id"]))
+    assert len(accepted) >= 5
+    for hostile, video_id in accepted:
+        video = wait_for(video_id, {"done", "failed"}, worker, seconds=120)
+        assert video.status == "failed" and video.failure_reason or hostile.may_decode, hostile.name
+    clip = make_clip(tmp_path / "good.mp4", seconds=3, corroded={1})
+    response = client.post(
+        "/api/videos/", {"video": SimpleUploadedFile("good.mp4", clip.read_bytes())}, format="multipart"
+    )
+    assert wait_for(response.json()["id"], {"done", "failed"}, worker).status == "done"
