@@ -44,6 +44,14 @@ COPY . .
 USER app
 CMD ["celery", "-A", "corrosiondetector", "worker", "-Q", "video", "--concurrency", "1", "--loglevel", "INFO"]
 
+# --- messages: the translations compiled (gettext's msgfmt), so no image carries gettext ------------
+FROM base AS messages
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+COPY locale/ locale/
+RUN for po in locale/*/LC_MESSAGES/django.po; do msgfmt --check -o "${po%.po}.mo" "$po"; done
+
 # --- web: the inference requirements plus gunicorn and imagehash (pinned in requirements.txt) ------
 FROM inference-deps AS web
 COPY requirements.txt ./
@@ -52,6 +60,8 @@ RUN pip install "$(grep -E '^gunicorn==' requirements.txt)" $(grep -E '^(imageha
 COPY requirements-video.txt ./
 RUN pip install "$(grep -E '^av==' requirements-video.txt)"
 COPY . .
+# The pages in every shipped language (locale/*.po, compiled in the messages stage).
+COPY --from=messages /app/locale/ locale/
 # collectstatic needs settings, not a database or the real secret. Owned by app: compose's `migrate`
 # collects into the `static` volume (seeded from this directory) again at each start, for the proxy.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 \

@@ -11,6 +11,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # POST /i18n/setlang/ (name "set_language"): the language switcher in templates/base.html.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("quiz.urls")),
     path("", include("modelzoo.urls")),
     path("", include("uploads.urls")),

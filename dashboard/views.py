@@ -31,38 +31,57 @@ def dashboard(request):
         ],
         "uploads_chart": charts.line_chart(
             [(d.toordinal(), total, f"{d}: {total} uploads") for d, _, total in uploads],
-            x_label="day",
-            y_label="uploads (cumulative)",
+            x_label="day (UTC)",
+            y_label="uploads (cumulative count)",
             title="Cumulative uploads per day",
+            x_format="day",
+            y_format="count",
         ),
         "votes_chart": charts.line_chart(
             [(d.toordinal(), total, f"{d}: {total} votes") for d, _, total in votes],
-            x_label="day",
-            y_label="votes (cumulative)",
+            x_label="day (UTC)",
+            y_label="votes (cumulative count)",
             title="Cumulative votes per day",
+            x_format="day",
+            y_format="count",
         ),
         "accuracy_time_chart": charts.line_chart(
             [
                 (v["created_at"].timestamp(), v["val_accuracy"], f"v{v['version']}: {v['val_accuracy']:.1%}")
                 for v in history
             ],
-            x_label="time",
-            y_label="validation accuracy",
+            x_label="date trained (UTC)",
+            y_label="validation accuracy (%)",
             title="Validation accuracy per model version over time",
+            x_format="time",
+            y_format="percent",
+            y_from_zero=False,
         ),
         "accuracy_votes_chart": charts.line_chart(
             [
                 (v["n_votes"], v["val_accuracy"], f"v{v['version']}: {v['val_accuracy']:.1%} at {v['n_votes']} votes")
                 for v in history
             ],
-            x_label="cumulative votes",
-            y_label="validation accuracy",
+            x_label="votes at training (cumulative count)",
+            y_label="validation accuracy (%)",
             title="Validation accuracy against votes",
+            x_format="count",
+            y_format="percent",
+            y_from_zero=False,
         ),
-        "agreement_chart": charts.bar_chart(agreement, title="Agreement distribution"),
+        "agreement_chart": charts.bar_chart(
+            agreement,
+            title="Agreement distribution",
+            x_label="share of votes for the majority label (%)",
+            y_label="images (count)",
+            y_format="count",
+        ),
         "expertise_chart": charts.bar_chart(
             [(Expertise.name_of(r["expertise"]), r["n"]) for r in expertise],
             title="Votes by expertise",
+            x_label="self-reported expertise",
+            y_label="votes (count)",
+            y_format="count",
         ),
     }
     return render(request, "dashboard/dashboard.html", context)

@@ -1,5 +1,5 @@
-"""Learning-curve forecast: how many votes for a target accuracy. Pure numpy, no Django (the dashboard and
-the public model card both show it).
+"""Learning-curve forecast: how many votes for a target accuracy. numpy, and Django only to say why there is
+no forecast in the reader's language (the dashboard and the public model card both show it).
 
 The model history is fitted with a power law of the error against cumulative votes,
 err(v) = a * v^(-b), by least squares in log space; the uncertainty band comes from
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.utils.translation import gettext as _
 
 TARGETS = (0.95, 0.99, 0.999)
 MIN_POINTS = 3
@@ -37,20 +38,22 @@ def votes_for(accuracy: float, a: float, b: float) -> float:
 def forecast(history: list[tuple[float, float]], *, resamples: int = 300, seed: int = 0) -> Forecast:
     """history: (cumulative votes at training time, validation accuracy) per model version."""
     points = [(v, acc) for v, acc in history if v > 0 and 0 < acc < 1]
-    if len({v for v, _ in points}) < MIN_POINTS:
+    if len({v for v, _acc in points}) < MIN_POINTS:
         return Forecast(
             ok=False,
-            reason=f"Too few model versions to fit a curve (need {MIN_POINTS} with "
-            f"different vote counts, have {len({v for v, _ in points})}).",
+            reason=_("Too few model versions to fit a curve (need %(need)d with different vote counts, have %(have)d).")
+            % {"need": MIN_POINTS, "have": len({v for v, _acc in points})},
         )
-    votes = np.array([v for v, _ in points], dtype=float)
-    errors = 1.0 - np.array([acc for _, acc in points], dtype=float)
+    votes = np.array([v for v, _acc in points], dtype=float)
+    errors = 1.0 - np.array([acc for _v, acc in points], dtype=float)
     a, b = fit_power_law(votes, errors)
     if b <= 0:
-        return Forecast(ok=False, reason="The error is not falling as votes grow, so there is no curve to extrapolate.")
+        return Forecast(
+            ok=False, reason=_("The error is not falling as votes grow, so there is no curve to extrapolate.")
+        )
     rng = np.random.default_rng(seed)
     fits = []
-    for _ in range(resamples):
+    for _resample in range(resamples):
         pick = rng.integers(0, len(votes), len(votes))
         if len(set(votes[pick])) < 2:
             continue

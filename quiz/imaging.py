@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from django.apps import apps
+from django.utils.translation import gettext
 from PIL import Image as PILImage
 from PIL import ImageOps
 
@@ -51,9 +53,19 @@ class ImageInfo:
         return EXTENSIONS[self.format]
 
 
+def _(message: str) -> str:
+    """The message in the active language; English in the import and backfill pools' child processes, which
+    decode photos without Django set up (translations need the app registry)."""
+    return gettext(message) if apps.ready else message
+
+
+def _undecodable(exc: Exception) -> str:
+    return _("The image could not be decoded (%(error)s).") % {"error": exc.__class__.__name__}
+
+
 def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
     if not data:
-        raise InvalidImage("The file is empty.", code="empty")
+        raise InvalidImage(_("The file is empty."), code="empty")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
@@ -61,7 +73,8 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
                 width, height = img.size
                 if width * height > max_pixels:
                     raise InvalidImage(
-                        f"The image is too large: {width}×{height} pixels (at most {max_pixels:,} pixels).",
+                        _("The image is too large: %(width)d×%(height)d pixels (at most %(max)s pixels).")
+                        % {"width": width, "height": height, "max": f"{max_pixels:,}"},
                         code="too_large",
                     )
                 image_format = SAME_FORMAT.get(img.format, img.format)
@@ -70,13 +83,13 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
     except InvalidImage:
         raise
     except PILImage.UnidentifiedImageError:
-        raise InvalidImage("The file is not a JPEG, PNG or WebP image.", code="unsupported") from None
+        raise InvalidImage(_("The file is not a JPEG, PNG or WebP image."), code="unsupported") from None
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
-        raise InvalidImage("The image is too large to decode safely.", code="too_large") from None
+        raise InvalidImage(_("The image is too large to decode safely."), code="too_large") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidImage(f"The image could not be decoded ({exc.__class__.__name__}).") from None
+        raise InvalidImage(_undecodable(exc)) from None
     if image_format not in ALLOWED_FORMATS:
-        raise InvalidImage("The file is not a JPEG, PNG or WebP image.", code="unsupported")
+        raise InvalidImage(_("The file is not a JPEG, PNG or WebP image."), code="unsupported")
     return ImageInfo(format=image_format, width=width, height=height, sha256=sha256_of(data))
 
 
@@ -104,7 +117,7 @@ def clean_photo(data: bytes, *, max_pixels: int, max_side: int, quality: int = 9
             buffer = io.BytesIO()
             img.save(buffer, format="JPEG", quality=quality, optimize=True)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidImage(f"The image could not be decoded ({exc.__class__.__name__}).") from None
+        raise InvalidImage(_undecodable(exc)) from None
     cleaned = buffer.getvalue()
     width, height = img.size
     return CleanedImage(
@@ -190,7 +203,7 @@ def make_thumbnail(data: bytes, *, max_side: int = THUMBNAIL_MAX_SIDE, quality: 
         # Progressive: smaller here, and a phone shows a whole blurry photo early instead of its top strip.
         img.save(buffer, format="JPEG", quality=quality, optimize=True, progressive=True)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidImage(f"The image could not be decoded ({exc.__class__.__name__}).") from None
+        raise InvalidImage(_undecodable(exc)) from None
     thumbnail = buffer.getvalue()
     width, height = img.size
     return Thumbnail(data=thumbnail, width=width, height=height, sha256=sha256_of(thumbnail), phash=phash_of(img))

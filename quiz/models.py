@@ -7,13 +7,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from quiz.aggregation import DEFAULT_SENSITIVITY, DEFAULT_SPECIFICITY
 
 
 class Label(models.TextChoices):
-    CORROSION = "corrosion", "Corrosion"
-    NO_CORROSION = "no_corrosion", "No corrosion"
+    CORROSION = "corrosion", _("Corrosion")
+    NO_CORROSION = "no_corrosion", _("No corrosion")
 
 
 class LabelSource(models.TextChoices):
@@ -54,16 +55,16 @@ class Moderation(models.TextChoices):
 
 
 class ReportReason(models.TextChoices):
-    INAPPROPRIATE = "inappropriate", "Inappropriate"
-    PERSONAL_INFORMATION = "personal_information", "Shows personal information"
-    NOT_RELEVANT = "not_relevant", "Not relevant"
+    INAPPROPRIATE = "inappropriate", _("Inappropriate")
+    PERSONAL_INFORMATION = "personal_information", _("Shows personal information")
+    NOT_RELEVANT = "not_relevant", _("Not relevant")
 
 
 class Expertise(models.TextChoices):
-    UNKNOWN = "", "Not given"
-    NONE = "none", "None"
-    SOME = "some", "Some"
-    PROFESSIONAL = "professional", "Professional"
+    UNKNOWN = "", pgettext_lazy("experience with corrosion", "Not given")
+    NONE = "none", pgettext_lazy("experience with corrosion", "None")
+    SOME = "some", pgettext_lazy("experience with corrosion", "Some")
+    PROFESSIONAL = "professional", pgettext_lazy("experience with corrosion", "Professional")
 
     @classmethod
     def name_of(cls, value: str) -> str:

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from quiz.errors import RoundExpired, RoundInvalid
 from quiz.models import Wording
@@ -33,18 +34,18 @@ def round_token_read(token: str, *, max_age: int) -> Round:
     try:
         payload = signing.loads(token, salt=_SALT, max_age=max_age)
     except signing.SignatureExpired:
-        raise RoundExpired("This round has expired; please take a new one.") from None
+        raise RoundExpired(_("This round has expired; please take a new one.")) from None
     except signing.BadSignature:
-        raise RoundInvalid("The round token is not valid.") from None
+        raise RoundInvalid(_("The round token is not valid.")) from None
     try:
         voter = uuid.UUID(hex=payload["v"])
         image_ids = tuple(int(i) for i in payload["i"])
         # Tokens signed before wordings were recorded carry none: they were shown the original question.
         wording = payload.get("w", Wording.ANY)
     except (KeyError, TypeError, ValueError, AttributeError):
-        raise RoundInvalid("The round token is not valid.") from None
+        raise RoundInvalid(_("The round token is not valid.")) from None
     if wording not in Wording.values:
-        raise RoundInvalid("The round token is not valid.")
+        raise RoundInvalid(_("The round token is not valid."))
     return Round(voter_key=voter, image_ids=image_ids, wording=wording)
 
 

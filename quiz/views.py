@@ -8,6 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from corrosiondetector.views import slow_down
@@ -20,6 +22,15 @@ from quiz.services.reports import image_report
 from quiz.services.votes import vote_cast, voter_set_expertise
 from quiz.throttles import quiz_wait, report_wait
 
+# What static/js/quiz.js says, in the page's language: rendered into the page with json_script.
+JS_STRINGS = {
+    "reported": gettext_lazy("Reported — thank you."),
+    "already_reported": gettext_lazy("You have already reported this photo."),
+    "gone": gettext_lazy("This photo is no longer in the quiz."),
+    "failed": gettext_lazy("The report could not be sent; please try again."),
+    "offline": gettext_lazy("The report could not be sent; check your connection and try again."),
+}
+
 
 @require_http_methods(["GET", "POST"])
 def quiz_page(request: HttpRequest) -> HttpResponse:
@@ -28,7 +39,7 @@ def quiz_page(request: HttpRequest) -> HttpResponse:
         return _submit_round(request)
     wait = quiz_wait(request)
     if wait:
-        return slow_down(request, wait, "You have answered a lot of rounds very quickly.")
+        return slow_down(request, wait, _("You have answered a lot of rounds very quickly."))
     images = round_images_select(voter_key=key)
     voter = voter_get(key=key)
     wording = settings.QUIZ_WORDING
@@ -43,6 +54,7 @@ def quiz_page(request: HttpRequest) -> HttpResponse:
         "expertise": voter.expertise if voter else "",
         "expertise_choices": [c for c in Expertise.choices if c[0]],
         "report_reasons": ReportReason.choices,
+        "js_strings": JS_STRINGS,
     }
     return render(request, "quiz/quiz.html", context)
 
@@ -51,7 +63,7 @@ def _submit_round(request: HttpRequest) -> HttpResponse:
     try:
         ticked = [int(value) for value in request.POST.getlist("corrosion")]
     except ValueError:
-        messages.error(request, "The form was not filled in correctly.")
+        messages.error(request, _("The form was not filled in correctly."))
         return redirect("quiz:home")
     try:
         result = vote_cast(
@@ -63,7 +75,15 @@ def _submit_round(request: HttpRequest) -> HttpResponse:
     except QuizError as error:
         messages.error(request, error.message)
         return redirect("quiz:home")
-    messages.success(request, f"Thank you! {len(result.votes)} answers recorded ({result.votes_cast} in total).")
+    messages.success(
+        request,
+        ngettext(
+            "Thank you! %(count)d answer recorded (%(total)d in total).",
+            "Thank you! %(count)d answers recorded (%(total)d in total).",
+            len(result.votes),
+        )
+        % {"count": len(result.votes), "total": result.votes_cast},
+    )
     if result.gold_image_ids:
         token = feedback_token_make(voter_key=voter_key(request), image_ids=result.gold_image_ids)
         return redirect(f"{reverse('quiz:home')}?{urlencode({'feedback': token})}")
@@ -74,10 +94,10 @@ def _submit_round(request: HttpRequest) -> HttpResponse:
 def expertise_set(request: HttpRequest) -> HttpResponse:
     expertise = request.POST.get("expertise", "")
     if expertise not in Expertise.values:
-        messages.error(request, "Please choose one of the listed options.")
+        messages.error(request, _("Please choose one of the listed options."))
         return redirect("quiz:home")
     voter_set_expertise(voter_key=voter_key(request), expertise=expertise, ip_hash=ip_hash(request))
-    messages.success(request, "Thanks, your expertise is saved.")
+    messages.success(request, _("Thanks, your expertise is saved."))
     return redirect("quiz:home")
 
 
@@ -88,27 +108,27 @@ def report_page(request: HttpRequest, image_id: int) -> HttpResponse:
         return _submit_report(request, image_id)
     wait = quiz_wait(request)
     if wait:
-        return slow_down(request, wait, "You have asked for a lot of pages very quickly.")
+        return slow_down(request, wait, _("You have asked for a lot of pages very quickly."))
     image = image_in_quiz_get(image_id=image_id)
     if image is None:
-        raise Http404("There is no such photo in the quiz.")
+        raise Http404(_("There is no such photo in the quiz."))
     return render(request, "quiz/report.html", {"image": image, "reasons": ReportReason.choices})
 
 
 def _submit_report(request: HttpRequest, image_id: int) -> HttpResponse:
     wait = report_wait(request)
     if wait:
-        return slow_down(request, wait, "You have reported a lot of photos very quickly.")
+        return slow_down(request, wait, _("You have reported a lot of photos very quickly."))
     reason = request.POST.get("reason", "")
     if reason not in ReportReason.values:
-        messages.error(request, "Please choose a reason.")
+        messages.error(request, _("Please choose a reason."))
         return redirect("quiz:report", image_id=image_id)
     try:
         image_report(image_id=image_id, voter_key=voter_key(request), reason=reason, ip_hash=ip_hash(request))
     except AlreadyReported as error:
         messages.info(request, error.message)
     except ImageNotInQuiz:
-        messages.info(request, "Thank you: that photo is no longer in the quiz.")
+        messages.info(request, _("Thank you: that photo is no longer in the quiz."))
     else:
-        messages.success(request, "Thank you for the report. Our staff will look at the photo.")
+        messages.success(request, _("Thank you for the report. Our staff will look at the photo."))
     return redirect("quiz:home")

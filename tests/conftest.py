@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +25,26 @@ def unavailable(reason: str) -> None:
     if services_required():
         pytest.fail(f"required service unavailable: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations():
+    """locale/*/django.mo, compiled from the committed .po files where missing or older (`make test` does it too).
+
+    Without gettext's msgfmt nothing is compiled, and tests/corrosiondetector/test_translations.py says so.
+    """
+    root = Path(__file__).resolve().parents[1]
+    stale = [
+        po
+        for po in sorted((root / "locale").glob("*/LC_MESSAGES/django.po"))
+        if not po.with_suffix(".mo").exists() or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if stale and shutil.which("msgfmt"):
+        for po in stale:
+            subprocess.run(["msgfmt", "--check", "-o", str(po.with_suffix(".mo")), str(po)], check=True)
+        from django.utils.translation import trans_real
+
+        trans_real._translations = {}  # catalogs read before the compile would lack the new messages
 
 
 @pytest.fixture(autouse=True)

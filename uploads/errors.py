@@ -1,6 +1,7 @@
 """Domain errors of uploads, each with the HTTP status an API answers with."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from corrosiondetector.errors import DomainError
 
@@ -18,7 +19,7 @@ class UploadTooLarge(UploadError):
     code = "too_large"
 
     def __init__(self):
-        super().__init__(f"The file is larger than {upload_max_megabytes()} MB.")
+        super().__init__(_("The file is larger than %(megabytes)s MB.") % {"megabytes": upload_max_megabytes()})
 
 
 class NotTheUploader(UploadError):

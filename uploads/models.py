@@ -4,17 +4,18 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from quiz.models import Label
 
 
 class Upload(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        NO_MODEL = "no_model", "No model yet"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        NO_MODEL = "no_model", _("No model yet")
 
     FINAL = (Status.DONE, Status.FAILED, Status.NO_MODEL)
 

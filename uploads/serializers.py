@@ -1,4 +1,5 @@
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from modelzoo.card import heatmap_description
@@ -16,7 +17,7 @@ def share_from(values: list[str]) -> bool:
     if not values:
         return False
     if len(values) != 1 or values[0] not in SHARE_VALUES:
-        raise UploadError("share: send true or false (or 1, 0, on).", code="invalid")
+        raise UploadError(_("share: send true or false (or 1, 0, on)."), code="invalid")
     return SHARE_VALUES[values[0]]
 
 

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from corrosiondetector import metrics
@@ -297,7 +298,7 @@ def upload_correct(*, upload_id: uuid.UUID, voter_key: uuid.UUID, corrosion: boo
     """The uploader says what the photo shows; it counts as their vote on the image."""
     upload = Upload.objects.select_for_update().get(pk=upload_id)
     if upload.uploader_key != voter_key:
-        raise NotTheUploader("Only the person who uploaded this photo can correct its verdict.")
+        raise NotTheUploader(_("Only the person who uploaded this photo can correct its verdict."))
     vote_set(voter_key=voter_key, image_id=upload.image_id, corrosion=corrosion, ip_hash=ip_hash)
     upload.corrected_label = Label.CORROSION if corrosion else Label.NO_CORROSION
     upload.save(update_fields=["corrected_label"])
@@ -334,5 +335,5 @@ def api_token_issue(*, user, rotate: bool = False) -> Token:
 @transaction.atomic
 def api_token_revoke(*, user) -> bool:
     """Delete `user`'s API token; whether there was one."""
-    deleted, _ = Token.objects.filter(user=user).delete()
+    deleted, _by_model = Token.objects.filter(user=user).delete()
     return deleted > 0

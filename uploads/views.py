@@ -9,7 +9,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from corrosiondetector.media import private_file_response, storage_for
@@ -28,6 +29,42 @@ from uploads.throttles import upload_wait
 
 MINE_PER_PAGE = 20
 
+# What static/js/upload.js says, in the page's language: rendered into the page with json_script.
+# %(name)s placeholders are filled in by the script.
+JS_STRINGS = {
+    "choose": gettext_lazy("Drop photos here, or choose them"),
+    "chosen": gettext_lazy("Photos chosen: %(count)s"),
+    "choose_first": gettext_lazy("Please choose a photo first."),
+    "waiting": gettext_lazy("Waiting…"),
+    "too_large": gettext_lazy("The file is larger than %(megabytes)s MB."),
+    "uploading": gettext_lazy("Uploading…"),
+    "refused": gettext_lazy("The upload was refused (HTTP %(status)s)."),
+    "checking": gettext_lazy("Checking your photo…"),
+    "lost": gettext_lazy("The upload did not get through. Please try again."),
+    "slow": gettext_lazy("This is taking longer than usual."),
+    "check_back": gettext_lazy("Check back here"),
+    "not_fetched": gettext_lazy("The verdict could not be fetched."),
+    "see_it": gettext_lazy("See it here"),
+    "corrosion": gettext_lazy("Corrosion"),
+    "no_corrosion": gettext_lazy("No corrosion"),
+    "probability": gettext_lazy("probability of corrosion %(probability)s (model v%(version)s)"),
+    # %(accuracy)s: the verdict's model's validation accuracy, as "91.2 %".
+    "model_quality": gettext_lazy(
+        "The probability is calibrated. This model was right on %(accuracy)s of the photos experts checked."
+    ),
+    "about_model": gettext_lazy("About the model and what it cannot do"),
+    "heatmap_alt": gettext_lazy("Your photo with a heatmap: warm colours mark where the model sees corrosion."),
+    "heatmap_caption": gettext_lazy("Warm colours mark where the model sees corrosion."),
+    "no_model": gettext_lazy("No model is trained yet, so there is no verdict."),
+    "failed": gettext_lazy("Sorry, the photo could not be classified."),
+    "question": gettext_lazy("Is there corrosion in this photo? Your answer counts as your vote."),
+    "yes": gettext_lazy("Yes, corrosion"),
+    "no": gettext_lazy("No corrosion"),
+    "recorded_corrosion": gettext_lazy("Thank you — recorded as “corrosion”."),
+    "recorded_no_corrosion": gettext_lazy("Thank you — recorded as “no corrosion”."),
+    "not_recorded": gettext_lazy("Your answer could not be recorded."),
+}
+
 
 @require_http_methods(["GET", "POST"])
 def upload_page(request: HttpRequest) -> HttpResponse:
@@ -37,7 +74,7 @@ def upload_page(request: HttpRequest) -> HttpResponse:
         "retention_days": settings.UPLOAD_RETENTION_DAYS,
         # Read on GET too: that issues the voter cookie, so all the page's JavaScript uploads carry one key.
         "share": voter_shares_uploads(key=voter_key(request)),
-        "js_strings": _js_strings(),
+        "js_strings": JS_STRINGS,
     }
     if request.method == "GET":
         return render(request, "uploads/upload.html", context)
@@ -47,34 +84,21 @@ def upload_page(request: HttpRequest) -> HttpResponse:
         return render(request, "uploads/upload.html", {**context, "error": error.message}, status=error.status_code)
     photos = _chosen_photos(request)
     if not photos:
-        context.update(error="Please choose a photo first.", share=share)
+        context.update(error=_("Please choose a photo first."), share=share)
         return render(request, "uploads/upload.html", context, status=400)
     results = []
     for photo in photos:
         # Each file counts: several at once are no way around the limit.
         wait = upload_wait(request)
         if wait and not results:
-            return slow_down(request, wait, _TOO_FAST)
+            return slow_down(request, wait, str(_TOO_FAST))
         results.append(_upload_one(request, photo, share=share, wait=wait))
     if len(results) == 1 and results[0].upload is not None:
         return redirect("uploads:result", upload_id=results[0].upload.id)
     return _results_page(request, {**context, "share": share}, results)
 
 
-_TOO_FAST = "You have uploaded a lot of photos in a short time."
-
-
-def _js_strings() -> dict[str, str]:
-    """What static/js/upload.js writes on the page, in the page's language (rendered with json_script)."""
-    return {
-        # %(accuracy)s: the verdict's model's validation accuracy, as "91.2 %".
-        "model_quality": gettext(
-            "The probability is calibrated. This model was right on %(accuracy)s of the photos experts checked."
-        ),
-        "about_model": gettext("About the model and what it cannot do"),
-        "heatmap_alt": gettext("Your photo with a heatmap: warm colours mark where the model sees corrosion."),
-        "heatmap_caption": gettext("Warm colours mark where the model sees corrosion."),
-    }
+_TOO_FAST = gettext_lazy("You have uploaded a lot of photos in a short time.")
 
 
 @dataclass(frozen=True)
@@ -94,7 +118,11 @@ def _upload_one(request: HttpRequest, photo, *, share: bool, wait: int | None) -
     """One file of the form, as its own upload; a refusal is this file's alone, the others still go."""
     try:
         if wait:
-            message = f"{_TOO_FAST} Please send this one again in {wait} seconds."
+            message = ngettext(
+                "%(reason)s Please send this one again in %(seconds)d second.",
+                "%(reason)s Please send this one again in %(seconds)d seconds.",
+                wait,
+            ) % {"reason": _TOO_FAST, "seconds": wait}
             raise UploadError(message, status_code=429, code="throttled")
         if photo.size > settings.UPLOAD_MAX_BYTES:
             raise UploadTooLarge()
@@ -128,7 +156,7 @@ def upload_result_page(request: HttpRequest, upload_id) -> HttpResponse:
 def _visible_or_404(request: HttpRequest, upload_id):
     upload = upload_visible(upload_id=upload_id, viewer_key=caller_key(request))
     if upload is None:
-        raise Http404("No such upload.")
+        raise Http404(_("No such upload."))
     return upload
 
 
@@ -137,7 +165,7 @@ def upload_correct_page(request: HttpRequest, upload_id) -> HttpResponse:
     _visible_or_404(request, upload_id)
     choice = request.POST.get("corrosion")
     if choice not in ("true", "false"):
-        messages.error(request, "Please answer with one of the two buttons.")
+        messages.error(request, _("Please answer with one of the two buttons."))
         return redirect("uploads:result", upload_id=upload_id)
     try:
         upload_correct(
@@ -146,7 +174,7 @@ def upload_correct_page(request: HttpRequest, upload_id) -> HttpResponse:
     except UploadError as error:
         messages.error(request, error.message)
         return redirect("uploads:result", upload_id=upload_id)
-    messages.success(request, "Thank you, your answer is recorded.")
+    messages.success(request, _("Thank you, your answer is recorded."))
     return redirect("uploads:result", upload_id=upload_id)
 
 
@@ -154,16 +182,16 @@ def upload_correct_page(request: HttpRequest, upload_id) -> HttpResponse:
 def upload_share_page(request: HttpRequest, upload_id) -> HttpResponse:
     choice = request.POST.get("shared")
     if choice not in ("true", "false"):
-        messages.error(request, "Please answer with one of the buttons.")
+        messages.error(request, _("Please answer with one of the buttons."))
         return _back(request, upload_id)
     try:
         upload = upload_share(upload_id=upload_id, voter_key=caller_key(request), shared=choice == "true")
     except UploadNotFound as error:
         raise Http404(error.message) from None
     if upload.shared:
-        messages.success(request, "Shared with the crowd: volunteers may see it once it is approved.")
+        messages.success(request, _("Shared with the crowd: volunteers may see it once it is approved."))
     else:
-        messages.success(request, "No longer shared: only you can see this photo.")
+        messages.success(request, _("No longer shared: only you can see this photo."))
     return _back(request, upload_id)
 
 
@@ -173,7 +201,7 @@ def upload_delete_page(request: HttpRequest, upload_id) -> HttpResponse:
         upload_delete(upload_id=upload_id, voter_key=caller_key(request))
     except UploadNotFound as error:
         raise Http404(error.message) from None
-    messages.success(request, "Your photo is deleted, with its heatmap and your vote on it.")
+    messages.success(request, _("Your photo is deleted, with its heatmap and your vote on it."))
     return redirect("uploads:mine")
 
 
@@ -199,7 +227,7 @@ def upload_file(request: HttpRequest, upload_id, kind: str) -> HttpResponse:
         raise Http404("No such file.")
     upload = upload_of_uploader(upload_id=upload_id, uploader_key=caller_key(request))
     if upload is None:
-        raise Http404("No such upload.")
+        raise Http404(_("No such upload."))
     name = UPLOAD_FILES[kind](upload)
     if not name:
         raise Http404("No such file.")

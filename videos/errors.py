@@ -1,6 +1,7 @@
 """Domain errors of videos, each with the HTTP status an API answers with."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from corrosiondetector.errors import DomainError
 
@@ -14,7 +15,9 @@ class VideoTooLarge(VideoError):
     code = "too_large"
 
     def __init__(self):
-        super().__init__(f"The file is larger than {settings.VIDEO_MAX_BYTES // (1024 * 1024)} MB.")
+        super().__init__(
+            _("The file is larger than %(megabytes)s MB.") % {"megabytes": settings.VIDEO_MAX_BYTES // (1024 * 1024)}
+        )
 
 
 class VideoNotFound(VideoError):
@@ -35,4 +38,4 @@ class VideoNotShared(VideoError):
     code = "not_shared"
 
     def __init__(self):
-        super().__init__("This video is not shared with the crowd, so its frames stay yours.")
+        super().__init__(_("This video is not shared with the crowd, so its frames stay yours."))

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from corrosiondetector.media import private_storage
 from modelzoo.selectors import model_version_active
@@ -50,7 +51,7 @@ def video_create(*, path: str, uploader_key: uuid.UUID, shared: bool = False, ev
     if size > settings.VIDEO_MAX_BYTES:
         raise VideoTooLarge()
     if size == 0:
-        raise VideoError("The file is empty.", code="empty")
+        raise VideoError(_("The file is empty."), code="empty")
     try:
         probed = video_analysis.video_probe(path)
     except DecodeError as error:
@@ -282,7 +283,7 @@ def video_delete(*, video_id: uuid.UUID, uploader_key: uuid.UUID | None) -> None
     """The uploader takes their clip back, with its key frames. Anyone else finds no such video."""
     video = Video.objects.select_for_update().filter(pk=video_id).first()
     if video is None or uploader_key is None or video.uploader_key != uploader_key:
-        raise VideoNotFound("No such video.")
+        raise VideoNotFound(_("No such video."))
     video_remove(video_id=video.pk)
 
 
@@ -325,11 +326,11 @@ def video_frames_share(*, video_id: uuid.UUID, uploader_key: uuid.UUID | None) -
     """
     video = Video.objects.filter(pk=video_id).first()
     if video is None or uploader_key is None or video.uploader_key != uploader_key:
-        raise VideoNotFound("No such video.")
+        raise VideoNotFound(_("No such video."))
     if not video.shared:
         raise VideoNotShared()
     if video.status != Video.Status.DONE:
-        raise VideoError("The video has no key frames yet: wait until it is done.", status_code=409, code="not_done")
+        raise VideoError(_("The video has no key frames yet: wait until it is done."), status_code=409, code="not_done")
     for index in range(len(video.key_frames)):
         _video_frame_share(video_id=video.pk, index=index)
     return Video.objects.get(pk=video.pk).shared_frames

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from quiz.errors import AlreadyReported, ImageNotInQuiz, QuizError
 from quiz.models import Image, Report, ReportReason, Voter
@@ -19,14 +20,14 @@ def image_report(*, image_id: int, voter_key: uuid.UUID, reason: str, ip_hash: s
     whether it exists would tell a stranger about private uploads.
     """
     if reason not in ReportReason.values:
-        raise QuizError(f"Choose one of the reasons: {', '.join(ReportReason.values)}.")
+        raise QuizError(_("Choose one of the reasons: %(reasons)s.") % {"reasons": ", ".join(ReportReason.values)})
     # The row lock serialises reports on one image: the duplicate check and the count below cannot race.
     image = Image.objects.select_for_update().filter(pk=image_id, excluded=False).first()
     if image is None:
-        raise ImageNotInQuiz("There is no such photo in the quiz.")
-    voter, _ = Voter.objects.get_or_create(key=voter_key, defaults={"ip_hash": ip_hash})
+        raise ImageNotInQuiz(_("There is no such photo in the quiz."))
+    voter, _created = Voter.objects.get_or_create(key=voter_key, defaults={"ip_hash": ip_hash})
     if Report.objects.filter(voter=voter, image=image).exists():
-        raise AlreadyReported("You have already reported this photo. Thank you.")
+        raise AlreadyReported(_("You have already reported this photo. Thank you."))
     report = Report.objects.create(image=image, voter=voter, reason=reason)
     # One report per voter (a unique constraint), so open reports are reports from distinct voters.
     image.report_count = Report.objects.filter(image=image, resolved_at__isnull=True).count()

@@ -14,6 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from corrosiondetector import metrics
 from quiz import aggregation, sql
@@ -44,16 +45,16 @@ def vote_cast(
     """
     served = round_token_read(round_token, max_age=settings.QUIZ_ROUND_MAX_AGE)
     if served.voter_key != voter_key:
-        raise RoundNotYours("This round was served to someone else.")
+        raise RoundNotYours(_("This round was served to someone else."))
     ticked = set(corrosion_ids)
     if not ticked <= set(served.image_ids):
-        raise RoundInvalid("Some of the ticked images are not in this round.")
+        raise RoundInvalid(_("Some of the ticked images are not in this round."))
 
     voter, images = _voter_count_votes_and_lock_images(
         key=voter_key, ip_hash=ip_hash, image_ids=served.image_ids, votes=len(served.image_ids)
     )
     if len(images) != len(served.image_ids):
-        raise RoundInvalid("Some images of this round no longer exist; please take a new round.")
+        raise RoundInvalid(_("Some images of this round no longer exist; please take a new round."))
 
     now = timezone.now()
     votes = [
@@ -76,7 +77,7 @@ def vote_cast(
     newly_labelled = [image.id for image in images if image.crowd_label and not before[image.id]]
     # A double submit of the same round waits on the locks above, then inserts nothing.
     if not _round_write(votes, images, expertise=voter.expertise):
-        raise AlreadyVoted("You have already voted on this round.")
+        raise AlreadyVoted(_("You have already voted on this round."))
     # Counted once the votes are in the database: a rolled-back round counts nothing.
     transaction.on_commit(functools.partial(metrics.QUIZ_VOTES_RECORDED.inc, len(votes)))
     return RoundResult(votes=votes, newly_labelled=newly_labelled, votes_cast=voter.votes_cast)
@@ -270,7 +271,7 @@ def vote_set(*, voter_key: uuid.UUID, image_id: int, corrosion: bool, ip_hash: s
 
     Its wording is "any": the uploader is asked whether the photo shows corrosion at all.
     """
-    voter, _ = Voter.objects.get_or_create(key=voter_key, defaults={"ip_hash": ip_hash})
+    voter, _created = Voter.objects.get_or_create(key=voter_key, defaults={"ip_hash": ip_hash})
     image = Image.objects.select_for_update().get(pk=image_id)
     vote = Vote.objects.filter(voter=voter, image=image).first()
     if vote is not None and vote.corrosion == corrosion:

@@ -1,9 +1,12 @@
 // Progressive enhancement of "Report this photo": a dialog on the quiz page that sends the report
 // to the JSON API, instead of the page of its own the link leads to without this script.
+// Its texts come translated from the page (#quiz-strings, rendered by quiz/views.py's JS_STRINGS).
 (function () {
   "use strict";
   const dialog = document.getElementById("report-dialog");
-  if (!dialog || typeof dialog.showModal !== "function" || !window.fetch) return;
+  const stringsElement = document.getElementById("quiz-strings");
+  if (!dialog || !stringsElement || typeof dialog.showModal !== "function" || !window.fetch) return;
+  const strings = JSON.parse(stringsElement.textContent);
   const form = document.getElementById("report-dialog-form");
   const error = document.getElementById("report-dialog-error");
   let link = null;
@@ -47,15 +50,15 @@
     })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
-          if (response.ok) return done("Reported — thank you.");
-          if (body.code === "already_reported") return done("You have already reported this photo.");
-          if (response.status === 404) return done("This photo is no longer in the quiz.");
-          error.textContent = body.detail || "The report could not be sent; please try again.";
+          if (response.ok) return done(strings.reported);
+          if (body.code === "already_reported") return done(strings.already_reported);
+          if (response.status === 404) return done(strings.gone);
+          error.textContent = body.detail || strings.failed;
           error.hidden = false;
         });
       })
       .catch(function () {
-        error.textContent = "The report could not be sent; check your connection and try again.";
+        error.textContent = strings.offline;
         error.hidden = false;
       });
   });

@@ -1,10 +1,14 @@
 // Progressive enhancement of the upload form: send each chosen photo to the JSON API as its own
 // upload, list the results as they arrive (verdict, heatmap, or why a file was refused), and let the
 // uploader correct each verdict. Without this script the form still works (server-rendered results).
+// Its texts come translated from the page (#upload-strings, rendered by uploads/views.py's JS_STRINGS).
 (function () {
   "use strict";
   const form = document.getElementById("upload-form");
-  if (!form || !window.fetch || !window.FormData || !window.Promise) return;
+  const stringsElement = document.getElementById("upload-strings");
+  if (!form || !stringsElement || !window.fetch || !window.FormData || !window.Promise) return;
+  const strings = JSON.parse(stringsElement.textContent);
+  const language = document.documentElement.lang || "en";
   const fileInput = document.getElementById("image-input");
   const cameraInput = document.getElementById("camera-input");
   const shareInput = document.getElementById("share-input");
@@ -12,10 +16,14 @@
   const dropzoneText = dropzone.querySelector(".dropzone-text");
   const result = document.getElementById("result");
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
-  // The page's words in its language (uploads.views._js_strings, rendered with json_script).
-  const stringsNode = document.getElementById("upload-strings");
-  const strings = stringsNode ? JSON.parse(stringsNode.textContent) : {};
   let dropped = [];
+
+  // A translated text with its %(name)s placeholders filled in.
+  function t(key, values) {
+    return strings[key].replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values && name in values ? String(values[name]) : whole;
+    });
+  }
 
   function escapeText(text) {
     const span = document.createElement("span");
@@ -35,7 +43,7 @@
   function describeChoice() {
     const count = chosenFiles().length;
     dropzoneText.textContent = count === 1 ? chosenFiles()[0].name
-      : count ? count + " photos chosen" : "Drop photos here, or choose them";
+      : count ? t("chosen", { count: count }) : t("choose");
   }
 
   ["dragenter", "dragover"].forEach(function (name) {
@@ -65,7 +73,7 @@
     if (warning) warning.remove();
     if (!files.length) {
       result.insertAdjacentHTML("afterbegin",
-        '<p class="message error choose-first" role="alert">Please choose a photo first.</p>');
+        '<p class="message error choose-first" role="alert">' + escapeText(t("choose_first")) + "</p>");
       return;
     }
     const share = shareInput.checked ? "true" : "false";
@@ -100,7 +108,7 @@
     title.className = "file-name";
     title.textContent = name;
     const box = document.createElement("div");
-    box.innerHTML = "<p>Waiting…</p>";
+    box.innerHTML = "<p>" + escapeText(t("waiting")) + "</p>";
     item.appendChild(title);
     item.appendChild(box);
     list.appendChild(item);
@@ -113,13 +121,13 @@
 
   function send(file, share, box) {
     if (file.size > maxBytes) {
-      showError(box, "The file is larger than " + form.dataset.maxMegabytes + " MB.");
+      showError(box, t("too_large", { megabytes: form.dataset.maxMegabytes }));
       return Promise.resolve();
     }
     const body = new FormData();
     body.append("image", file);
     body.append("share", share);
-    box.innerHTML = "<p>Uploading…</p>";
+    box.innerHTML = "<p>" + escapeText(t("uploading")) + "</p>";
     return fetch(form.dataset.api, { method: "POST", body: body, credentials: "same-origin" })
       .then(function (response) {
         // A proxy's own error page (413 from nginx) is not JSON: the status still says what happened.
@@ -129,14 +137,14 @@
       })
       .then(function (answer) {
         if (!answer.ok) {
-          showError(box, answer.data.detail || "The upload was refused (HTTP " + answer.status + ").");
+          showError(box, answer.data.detail || t("refused", { status: answer.status }));
           return;
         }
-        box.innerHTML = "<p>Checking your photo…</p>";
+        box.innerHTML = "<p>" + escapeText(t("checking")) + "</p>";
         poll(answer.data.id, Date.now(), box);
       })
       .catch(function () {
-        showError(box, "The upload did not get through. Please try again.");
+        showError(box, t("lost"));
       });
   }
 
@@ -149,8 +157,8 @@
       .then(function (upload) {
         if (upload.status === "queued" || upload.status === "running") {
           if (Date.now() - started > 120000) {
-            box.innerHTML = "<p>This is taking longer than usual. <a href=\"/upload/" + escapeText(id) +
-              "/\">Check back here</a>.</p>";
+            box.innerHTML = "<p>" + escapeText(t("slow")) + ' <a href="/upload/' + escapeText(id) + '/">' +
+              escapeText(t("check_back")) + "</a></p>";
             return;
           }
           // Fast at first (a verdict usually takes well under a second), then gentler.
@@ -160,37 +168,42 @@
         render(upload, box);
       })
       .catch(function () {
-        box.innerHTML = "<p>The verdict could not be fetched. <a href=\"/upload/" + escapeText(id) +
-          "/\">See it here</a>.</p>";
+        box.innerHTML = "<p>" + escapeText(t("not_fetched")) + ' <a href="/upload/' + escapeText(id) + '/">' +
+          escapeText(t("see_it")) + "</a></p>";
       });
   }
 
   function render(upload, box) {
     let html = "";
     if (upload.status === "done") {
-      const verdict = upload.label === "corrosion" ? "Corrosion" : "No corrosion";
-      html += '<p class="verdict ' + escapeText(upload.label) + '">' + verdict +
-        " — probability of corrosion " + Number(upload.probability).toFixed(2) +
-        " (model v" + escapeText(upload.model_version) + ")</p>";
-      if (upload.model_card_url && upload.model_accuracy !== null && strings.model_quality) {
-        const accuracy = (Number(upload.model_accuracy) * 100).toFixed(1) + " %";
-        html += '<p class="model-quality">' + escapeText(strings.model_quality.replace("%(accuracy)s", accuracy)) +
-          ' <a href="' + escapeAttribute(upload.model_card_url) + '">' + escapeText(strings.about_model) + "</a></p>";
+      const verdict = t(upload.label === "corrosion" ? "corrosion" : "no_corrosion");
+      // Numbers as the page's language writes them (0,73 in Spanish and French).
+      const probability = Number(upload.probability).toLocaleString(language, {
+        minimumFractionDigits: 2, maximumFractionDigits: 2,
+      });
+      html += '<p class="verdict ' + escapeText(upload.label) + '">' + escapeText(verdict) + " — " +
+        escapeText(t("probability", { probability: probability, version: upload.model_version })) + "</p>";
+      if (upload.model_card_url && upload.model_accuracy !== null) {
+        const accuracy = (Number(upload.model_accuracy) * 100).toLocaleString(language, {
+          minimumFractionDigits: 1, maximumFractionDigits: 1,
+        }) + " %";
+        html += '<p class="model-quality">' + escapeText(t("model_quality", { accuracy: accuracy })) +
+          ' <a href="' + escapeAttribute(upload.model_card_url) + '">' + escapeText(t("about_model")) + "</a></p>";
       }
       // The heatmap's description (computed by the server) leads its alt text and its caption.
       const described = upload.heatmap_description ? upload.heatmap_description + " " : "";
       html += '<figure class="heatmap"><img src="' + escapeText(upload.heatmap_url) +
-        '" alt="' + escapeAttribute(described + (strings.heatmap_alt || "")) + '"><figcaption>' +
+        '" alt="' + escapeAttribute(described + t("heatmap_alt")) + '"><figcaption>' +
         (described ? '<strong class="heatmap-description">' + escapeText(upload.heatmap_description) + "</strong> " : "") +
-        escapeText(strings.heatmap_caption || "") + "</figcaption></figure>";
+        escapeText(t("heatmap_caption")) + "</figcaption></figure>";
     } else if (upload.status === "no_model") {
-      html += "<p>No model is trained yet, so there is no verdict.</p>";
+      html += "<p>" + escapeText(t("no_model")) + "</p>";
     } else {
-      html += '<p class="message error">Sorry, the photo could not be classified.</p>';
+      html += '<p class="message error">' + escapeText(t("failed")) + "</p>";
     }
-    html += '<div class="correction"><p>Is there corrosion in this photo? Your answer counts as your vote.</p>' +
-      '<button type="button" data-corrosion="true">Yes, corrosion</button> ' +
-      '<button type="button" data-corrosion="false">No corrosion</button></div>';
+    html += '<div class="correction"><p>' + escapeText(t("question")) + "</p>" +
+      '<button type="button" data-corrosion="true">' + escapeText(t("yes")) + "</button> " +
+      '<button type="button" data-corrosion="false">' + escapeText(t("no")) + "</button></div>";
     box.innerHTML = html;
     box.querySelectorAll("button[data-corrosion]").forEach(function (button) {
       button.addEventListener("click", function () {
@@ -207,8 +220,8 @@
       body: JSON.stringify({ corrosion: corrosion }),
     }).then(function (response) {
       box.innerHTML = response.ok
-        ? '<p class="message success">Thank you — recorded as "' + (corrosion ? "corrosion" : "no corrosion") + '".</p>'
-        : '<p class="message error">Your answer could not be recorded.</p>';
+        ? '<p class="message success">' + escapeText(t(corrosion ? "recorded_corrosion" : "recorded_no_corrosion")) + "</p>"
+        : '<p class="message error">' + escapeText(t("not_recorded")) + "</p>";
     });
   }
 })();

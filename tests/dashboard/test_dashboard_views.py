@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -48,6 +49,13 @@ def test_it_counts_uploads_and_votes_per_day_cumulatively(client, staff, monkeyp
     assert [(row["name"], row["n"], row["yes"]) for row in response.context["expertise"]] == [("some", 3, 3)]
     html = response.content.decode()
     assert "<svg" in html and "3 uploads</title>" in html and "cdn" not in html.lower()
+    # Both axes carry values: the two days as dates, the totals as counts, and the units.
+    yesterday, today = (now - datetime.timedelta(days=1)).date(), now.date()
+    x_ticks = re.findall(r'class="tick x-tick">([^<]*)<', html)
+    y_ticks = re.findall(r'class="tick y-tick">([^<]*)<', html)
+    assert x_ticks.count(yesterday.isoformat()) >= 2 and x_ticks.count(today.isoformat()) >= 2
+    assert y_ticks[:4] == ["0", "1", "2", "3"]
+    assert "uploads (cumulative count)</text>" in html and "day (UTC)</text>" in html
 
 
 def test_it_shows_the_forecast_or_says_why_not(client, staff):

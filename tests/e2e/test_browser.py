@@ -4,62 +4,16 @@ Screenshots land in $E2E_ARTIFACTS_DIR, by default artifacts/e2e/ (ignored by gi
 to look at: the steps each test takes, and the page as each test left it (also when it failed).
 """
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
+from e2e.conftest import ARTIFACTS
 
-from conftest import unavailable
 from factories import VoterFactory, jpeg_bytes, make_image
 from quiz.models import Image, Vote
 from uploads.models import Upload
 
 pytestmark = pytest.mark.integration
-ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS_DIR") or Path(__file__).resolve().parents[2] / "artifacts" / "e2e")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed")
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls of
-    # the tests (and the database teardown) are still plain synchronous code.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-@pytest.fixture
-def phone(browser, request):
-    context = browser.new_context(viewport={"width": 390, "height": 900})
-    page = context.new_page()
-    yield page
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"), full_page=True)
-    context.close()
-
-
-@pytest.fixture
-def desktop(browser, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    yield page
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"), full_page=True)
-    context.close()
 
 
 def test_it_takes_three_quiz_rounds_with_the_keyboard(phone, live_server, transactional_db):
@@ -183,7 +137,7 @@ def test_it_uploads_several_photos_at_once_unshared_by_default_and_deletes_one(
     share = phone.get_by_label("Share with the crowd")
     assert share.is_visible() and not share.is_checked()
     phone.set_input_files("#image-input", photos)
-    assert phone.inner_text(".dropzone-text") == "3 photos chosen"
+    assert phone.inner_text(".dropzone-text") == "Photos chosen: 3"
     phone.get_by_role("button", name="Check for corrosion").click()
     items = phone.locator(".upload-result")
     # Each photo is its own upload, listed by name, and each reaches its own verdict and heatmap.

@@ -1,11 +1,11 @@
 """Real Chromium on the video page: upload a clip, watch its progress, read the timeline, jump to a segment.
 
-The browser fixtures are the photo tests' (tests/e2e/test_browser.py); screenshots land beside theirs.
+The browser fixtures are tests/e2e/conftest.py's; screenshots land beside the photo tests'.
 """
 
 import numpy as np
 import pytest
-from e2e.test_browser import ARTIFACTS, browser, desktop, phone  # noqa: F401 - fixtures
+from e2e.conftest import ARTIFACTS
 from PIL import Image
 from video_clips import make_clip
 
@@ -43,7 +43,7 @@ def player_time(page) -> float:
 
 
 def test_it_uploads_a_clip_draws_its_timeline_and_seeks_to_a_clicked_segment(
-    phone,  # noqa: F811 - the fixture imported above
+    phone,
     live_server,
     transactional_db,
     active_model,
