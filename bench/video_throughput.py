@@ -83,12 +83,26 @@ def make_model(path: Path) -> Path:
         "from modelzoo.ml.export import export_onnx\n"
         "from modelzoo.ml.trainer import TrainConfig, build_model\n"
         "config = TrainConfig()\n"
-        "export_onnx(build_model(config).eval(), sys.argv[1], input_size=config.input_size)\n"
+        "export_onnx(build_model(config).eval(), sys.argv[1], views=config.views, architecture=config.architecture)\n"
     )
     partial = path.with_suffix(".part.onnx")
     subprocess.run([sys.executable, "-c", code, str(partial)], cwd=ROOT, check=True)
     partial.rename(path)
     return path
+
+
+def default_model_key() -> str:
+    """Names the cached model after the default configuration, so a changed default is exported afresh."""
+    import hashlib
+    import subprocess
+
+    code = (
+        "import dataclasses, json\n"
+        "from modelzoo.ml.trainer import TrainConfig\n"
+        "print(json.dumps(dataclasses.asdict(TrainConfig()), sort_keys=True))\n"
+    )
+    config = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return hashlib.sha256(config.encode()).hexdigest()[:12]
 
 
 def _cpu(who) -> float:
@@ -170,7 +184,7 @@ def main() -> None:
         started = time.perf_counter()
         make_clip(clip)
         print(f"clip made in {time.perf_counter() - started:.0f} s: {clip} ({clip.stat().st_size / 1e6:.1f} MB)")
-    model = CACHE / "default-untrained.onnx"
+    model = CACHE / f"default-untrained-{default_model_key()}.onnx"
     if not model.exists():
         make_model(model)
     runs = [one_run(clip, model, args.every) for _ in range(args.repeat)]
