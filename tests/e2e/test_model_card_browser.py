@@ -5,7 +5,6 @@ Screenshots land beside test_browser.py's, in $E2E_ARTIFACTS_DIR (default artifa
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,7 +12,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from conftest import unavailable
 from factories import VoteFactory, VoterFactory, make_image, make_model_version
 from modelzoo.models import ModelVersion
 from quiz.identity import voter_cookie_value
@@ -21,33 +19,10 @@ from quiz.models import Label, Split, Vote
 
 pytestmark = pytest.mark.integration
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS_DIR") or Path(__file__).resolve().parents[2] / "artifacts" / "e2e")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed")
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's event loop runs in this thread
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
-def context(browser, request):
+def context(browser, request):  # `browser`: tests/e2e/conftest.py
     context = browser.new_context(viewport={"width": 390, "height": 900})
     yield context
     for index, page in enumerate(context.pages):
